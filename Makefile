@@ -1,0 +1,65 @@
+# fleetwise task runner: `make run` (the main job) and `make test` (lint, types, tests).
+# Both create the virtual environment and install what fleetwise needs, Debian packages
+# included, so a fresh machine needs nothing by hand.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# One environment for both targets: every extra (torch pinned in pyproject.toml) and the
+# test tools.
+EXTRAS ?= all,test
+DEB_PACKAGES := fio
+SUITE ?= quick
+PYTEST_ARGS ?=
+
+# Run apt-get as root, or through sudo when there is one.
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
+
+.PHONY: run test lint typecheck bench sysdeps venv clean help
+
+help:
+	@echo "make run     - quick benchmark suite into ./fleetwise.db, summary table"
+	@echo "make test    - lint, type checks and the test suite"
+	@echo "make lint    - ruff check and format check"
+	@echo "make bench   - measure the harness itself (benchmarks/harness.py)"
+
+sysdeps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "warning: please install$$missing (storage benchmarks are skipped without fio)"; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: sysdeps venv
+	$(BIN)/fleetwise bench run $(SUITE)
+
+test: sysdeps venv lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+bench: sysdeps venv
+	$(BIN)/python benchmarks/harness.py
+
+clean:
+	rm -rf $(VENV) .fleetwise-work .pytest_cache .mypy_cache .ruff_cache

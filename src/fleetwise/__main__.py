@@ -1,0 +1,5 @@
+"""``python -m fleetwise``."""
+
+from fleetwise.present.cli import run
+
+run()

@@ -1,0 +1,126 @@
+"""Summary statistics of raw benchmark samples: pure, seeded, and honest about noise.
+
+The confidence interval of the median is a percentile bootstrap (Efron & Tibshirani,
+*An Introduction to the Bootstrap*, ch. 13) with a fixed seed, so the same samples always
+give the same interval. The median is the headline figure because benchmark noise is
+one-sided (interference only ever slows a run down) and the mean is pulled by it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from fleetwise.models import Summary
+
+#: Bootstrap resamples: 2,000 keeps the Monte-Carlo error of a 95% percentile bound
+#: well below the sampling error of the 5-20 samples a benchmark case takes.
+BOOTSTRAP_RESAMPLES = 2000
+DEFAULT_SEED = 20240607
+
+#: Thresholds of the stability warnings (pyperf warns at a stdev above 10% of the mean).
+CV_WARN = 0.10
+MIN_SAMPLES_WARN = 5
+STEAL_WARN_PCT = 5.0
+
+
+def bootstrap_median_ci(
+    samples: Sequence[float],
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the median.
+
+    The interval always contains the sample median (widened to it if the percentile
+    bounds fall on one side, which can happen with very few samples).
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.size == 0:
+        raise ValueError("no samples")
+    med = float(np.median(x))
+    if x.size == 1:
+        return med, med
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(resamples, x.size))
+    medians = np.median(x[idx], axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(medians, [alpha, 1.0 - alpha])
+    return min(float(low), med), max(float(high), med)
+
+
+def summarize(samples: Sequence[float], seed: int = DEFAULT_SEED) -> Summary:
+    """n, median, mean, stdev (n-1), IQR, bootstrap 95% CI of the median, CV, min, max."""
+    x = np.asarray(samples, dtype=float)
+    if x.size == 0:
+        raise ValueError("cannot summarise zero samples")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("samples must be finite")
+    mean = float(np.mean(x))
+    stdev = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
+    q1, median, q3 = (float(v) for v in np.quantile(x, [0.25, 0.5, 0.75]))
+    ci_low, ci_high = bootstrap_median_ci(x, seed=seed)
+    cv = stdev / abs(mean) if mean != 0 else (0.0 if stdev == 0 else math.inf)
+    return Summary(
+        n=int(x.size),
+        median=median,
+        mean=mean,
+        stdev=stdev,
+        iqr=q3 - q1,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        cv=cv,
+        min=float(np.min(x)),
+        max=float(np.max(x)),
+    )
+
+
+def mlperf_aggregate(values: Sequence[float]) -> float:
+    """MLPerf's aggregation of repeated runs: drop the fastest and slowest, average the rest.
+
+    (MLPerf Training rules, section "Benchmark results": the olympic mean.) With fewer than
+    three values nothing can be dropped and the plain mean is returned.
+    """
+    if not values:
+        raise ValueError("no values")
+    x = sorted(values)
+    if len(x) >= 3:
+        x = x[1:-1]
+    return float(sum(x) / len(x))
+
+
+def stability_warnings(
+    summary: Summary,
+    *,
+    load_avg: float | None = None,
+    cores: int | None = None,
+    steal_pct: float | None = None,
+) -> list[str]:
+    """Warnings, each with advice, that say a result may not be trustworthy."""
+    out: list[str] = []
+    if summary.n < MIN_SAMPLES_WARN:
+        out.append(
+            f"only {summary.n} samples: the CI is wide; raise 'repeat' to {MIN_SAMPLES_WARN} or more"
+        )
+    if summary.cv >= CV_WARN:
+        out.append(
+            f"unstable: CV {summary.cv:.0%} >= {CV_WARN:.0%}; stop competing load, pin CPU "
+            "frequency (docs/reproducibility.md), raise min_sample_time"
+        )
+    if summary.min > 0 and summary.max / summary.min > 1.5:
+        out.append(
+            f"spread: max/min = {summary.max / summary.min:.2f}; an outlier or warm-up "
+            "effect; raise 'warmup'"
+        )
+    if load_avg is not None and cores and load_avg > cores:
+        out.append(
+            f"load average {load_avg:.2f} > {cores} cores: other work competed with the benchmark"
+        )
+    if steal_pct is not None and steal_pct > STEAL_WARN_PCT:
+        out.append(
+            f"CPU steal {steal_pct:.1f}% > {STEAL_WARN_PCT:.0f}%: a noisy neighbour on this VM; "
+            "use dedicated or bare-metal hosts for comparisons"
+        )
+    return out

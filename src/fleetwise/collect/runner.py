@@ -1,0 +1,218 @@
+"""Execute a suite: one subprocess per case, results committed as each case finishes.
+
+The runner owns the run's life cycle in the store: ``running`` while it works,
+``completed`` at the end (individual failed or timed-out cases are results, not a failed
+run), ``interrupted`` on Ctrl-C with every finished case kept, and resumable with
+:func:`resume`. Statistics and stability warnings are computed here, as results arrive,
+so what is stored is complete and the presentation layer only formats it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from fleetwise.analyze.stats import stability_warnings, summarize
+from fleetwise.collect import fingerprint as fpmod
+from fleetwise.collect.benchmarks.base import get_benchmark
+from fleetwise.collect.executors import local
+from fleetwise.collect.suite import Case, Suite
+from fleetwise.errors import InputError
+from fleetwise.models import Peak, ResultRecord, ResultStatus, RunRecord, RunStatus
+from fleetwise.store import Store
+
+CaseExecutor = Callable[[Case, Path], dict[str, Any]]
+
+
+class RunObserver(Protocol):
+    """Receives progress as a run goes (the CLI draws a progress bar from it)."""
+
+    def run_started(self, run: RunRecord, cases: Sequence[Case], todo: int) -> None: ...
+    def case_started(self, case: Case) -> None: ...
+    def case_finished(self, case: Case, results: Sequence[ResultRecord]) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    run: RunRecord
+    results: list[ResultRecord] = field(default_factory=list)
+
+
+class RunInterrupted(Exception):  # noqa: N818 - it is a signal to the caller, not an error
+    """Ctrl-C stopped the run; ``run`` is stored as interrupted and can be resumed."""
+
+    def __init__(self, run: RunRecord) -> None:
+        self.run = run
+        super().__init__(f"run {run.id} interrupted")
+
+
+def outcome_to_results(
+    case: Case,
+    outcome: dict[str, Any],
+    *,
+    environment_id: int | None,
+    started_at: datetime,
+    load_avg: float | None = None,
+    cores: int | None = None,
+    steal_pct: float | None = None,
+) -> list[ResultRecord]:
+    """Turn a worker's outcome into one stored result per metric, with summaries."""
+    bench = get_benchmark(case.benchmark)
+    status = ResultStatus(outcome.get("status", "failed"))
+    finished = datetime.now(UTC)
+    by_name = {m["name"]: m for m in outcome.get("metrics", [])}
+    notes = [f"note: {n}" for n in outcome.get("notes", [])]
+    records = []
+    for spec in bench.metrics(bench.parse_params(case.params)):
+        got = by_name.get(spec.name, {})
+        samples = [float(x) for x in got.get("samples", [])]
+        summary = summarize(samples) if status is ResultStatus.OK and samples else None
+        peak = Peak.model_validate(got["peak"]) if got.get("peak") else None
+        efficiency = None
+        if summary is not None and peak is not None and peak.value > 0 and peak.unit == spec.unit:
+            efficiency = summary.median / peak.value
+        warnings = list(notes)
+        if summary is not None:
+            warnings += stability_warnings(
+                summary, load_avg=load_avg, cores=cores, steal_pct=steal_pct
+            )
+        records.append(
+            ResultRecord(
+                case_key=case.key,
+                case_index=case.index,
+                benchmark=bench.name,
+                layer=bench.layer,
+                params=outcome.get("params") or case.params,
+                metric=spec.name,
+                unit=spec.unit,
+                direction=spec.direction,
+                status=status,
+                error=outcome.get("error"),
+                samples=samples,
+                summary=summary,
+                peak=peak,
+                efficiency=efficiency,
+                warnings=warnings,
+                calibration={
+                    **outcome.get("calibration", {}),
+                    "warmup": case.warmup,
+                    "repeat": case.repeat,
+                },
+                environment_id=environment_id,
+                started_at=started_at,
+                finished_at=finished,
+            )
+        )
+    return records
+
+
+def _capture_environment(store: Store) -> tuple[int, dict[str, Any]]:
+    fp = fpmod.fingerprint()
+    return store.save_environment(fp, fpmod.fingerprint_hash(fp)), fp
+
+
+def run_suite(
+    store: Store,
+    suite: Suite,
+    *,
+    tags: Sequence[str] = (),
+    workdir: Path,
+    observer: RunObserver | None = None,
+    execute: CaseExecutor | None = None,
+) -> RunOutcome:
+    """Run every case of ``suite`` into a new run of ``store``."""
+    env_id, fp = _capture_environment(store)
+    config = {**suite.config(), "start_state": fp["load"]}
+    run = store.create_run(suite.name, config, tags=tags, environment_id=env_id)
+    return _execute(store, run, suite, env_id, fp, workdir, observer, execute)
+
+
+def resume(
+    store: Store,
+    run_id: int,
+    *,
+    workdir: Path,
+    observer: RunObserver | None = None,
+    execute: CaseExecutor | None = None,
+) -> RunOutcome:
+    """Finish an interrupted run: run the cases that have no stored result yet."""
+    store.recover_stale_runs()
+    run = store.get_run(run_id)
+    if run.status is RunStatus.COMPLETED:
+        raise InputError(f"run {run_id} is already completed; nothing to resume")
+    if run.status is RunStatus.RUNNING:
+        raise InputError(f"run {run_id} is still running (pid {run.pid} on {run.host})")
+    suite = Suite.model_validate({k: run.config[k] for k in ("name", "description", "source", "cases")})
+    env_id, fp = _capture_environment(store)
+    store.set_run_status(run_id, RunStatus.RUNNING)
+    return _execute(store, store.get_run(run_id), suite, env_id, fp, workdir, observer, execute)
+
+
+def _execute(
+    store: Store,
+    run: RunRecord,
+    suite: Suite,
+    env_id: int,
+    fp: dict[str, Any],
+    workdir: Path,
+    observer: RunObserver | None,
+    execute: CaseExecutor | None,
+) -> RunOutcome:
+    run_case = execute or (lambda case, wd: local.run_case(case, wd, seed=case.index))
+    done = store.done_case_keys(run.id)
+    todo = [c for c in suite.cases if c.key not in done]
+    cores = fp.get("cpu", {}).get("cores")
+    run_times = fpmod.cpu_times()
+    if observer:
+        observer.run_started(run, suite.cases, len(todo))
+    results: list[ResultRecord] = []
+    run_dir = workdir / f"run-{run.id}"
+    try:
+        for case in todo:
+            if observer:
+                observer.case_started(case)
+            started = datetime.now(UTC)
+            before = fpmod.cpu_times()
+            case_dir = run_dir / f"case-{case.index:03d}"
+            try:
+                outcome = run_case(case, case_dir)
+            finally:
+                shutil.rmtree(case_dir, ignore_errors=True)
+            records = outcome_to_results(
+                case,
+                outcome,
+                environment_id=env_id,
+                started_at=started,
+                load_avg=_loadavg(),
+                cores=cores,
+                steal_pct=fpmod.steal_pct(before, fpmod.cpu_times()),
+            )
+            ids = store.add_results(run.id, records)
+            for rec, rid in zip(records, ids, strict=True):
+                rec.id, rec.run_id = rid, run.id
+            results.extend(records)
+            if observer:
+                observer.case_finished(case, records)
+    except KeyboardInterrupt:
+        store.set_run_status(run.id, RunStatus.INTERRUPTED, end_state=_end_state(run_times),
+                             error="interrupted by the user (Ctrl-C)")  # fmt: skip
+        raise RunInterrupted(store.get_run(run.id)) from None
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    store.set_run_status(run.id, RunStatus.COMPLETED, end_state=_end_state(run_times))
+    return RunOutcome(run=store.get_run(run.id), results=store.results(run.id))
+
+
+def _loadavg() -> float:
+    return os.getloadavg()[0]
+
+
+def _end_state(run_times: list[int]) -> dict[str, Any]:
+    state = fpmod.load_state(window_s=0.1)
+    state["steal_pct_run"] = fpmod.steal_pct(run_times, fpmod.cpu_times())
+    return state

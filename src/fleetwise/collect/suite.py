@@ -1,0 +1,209 @@
+"""Suite files: YAML validated by pydantic, with errors that name the file, line and key.
+
+A suite is a list of cases; a case names a benchmark, its parameters, and optionally a
+``matrix`` whose cartesian product expands into several cases. Unknown keys anywhere,
+including a benchmark's parameters, are errors: a typo must never silently fall back to a
+default and measure something else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fleetwise.collect.benchmarks.base import registry
+from fleetwise.errors import SuiteError
+
+SUITE_SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Defaults(_Strict):
+    warmup: int = Field(1, ge=0)
+    repeat: int = Field(5, ge=1)
+    min_sample_time: float = Field(0.05, gt=0)
+    #: seconds before the case's process is killed and the case stored as timed out
+    timeout: float = Field(120.0, gt=0)
+    #: optional sampling budget in seconds (at least 3 samples are always taken)
+    max_time: float | None = Field(None, gt=0)
+
+
+class CaseSpec(_Strict):
+    benchmark: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    matrix: dict[str, list[Any]] = Field(default_factory=dict)
+    warmup: int | None = Field(None, ge=0)
+    repeat: int | None = Field(None, ge=1)
+    min_sample_time: float | None = Field(None, gt=0)
+    timeout: float | None = Field(None, gt=0)
+    max_time: float | None = Field(None, gt=0)
+
+
+class SuiteFile(_Strict):
+    schema_version: int = SUITE_SCHEMA_VERSION
+    name: str
+    description: str = ""
+    defaults: Defaults = Field(default_factory=Defaults)
+    cases: list[CaseSpec] = Field(min_length=1)
+
+
+class Case(BaseModel):
+    """One resolved case: a benchmark with validated parameters and its sampling plan."""
+
+    index: int
+    key: str
+    benchmark: str
+    params: dict[str, Any]
+    warmup: int
+    repeat: int
+    min_sample_time: float
+    timeout: float
+    max_time: float | None = None
+
+
+class Suite(BaseModel):
+    name: str
+    description: str = ""
+    source: str
+    cases: list[Case]
+
+    def config(self) -> dict[str, Any]:
+        """The resolved suite as stored with a run (enough to resume or re-run it)."""
+        return self.model_dump(mode="json")
+
+
+def builtin_suites() -> list[str]:
+    folder = resources.files("fleetwise.collect") / "suites"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A built-in suite name (``quick``) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise SuiteError(f"{path}: suite file not found")
+        return path
+    folder = resources.files("fleetwise.collect") / "suites"
+    candidate = folder / f"{name_or_path}.yaml"
+    if not candidate.is_file():
+        known = ", ".join(builtin_suites())
+        raise SuiteError(f"{name_or_path}: no such suite file or built-in suite (built-in: {known})")
+    return Path(str(candidate))
+
+
+def case_key(index: int, benchmark: str, params: dict[str, Any]) -> str:
+    blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(f"{benchmark}|{blob}".encode()).hexdigest()[:10]
+    return f"{index:03d}-{digest}"
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (a pydantic error location)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _error(path: Path, root: yaml.Node | None, loc: Sequence[int | str], msg: str) -> SuiteError:
+    line = _line_of(root, loc)
+    where = f"{path}:{line}" if line else str(path)
+    key = ".".join(str(p) for p in loc)
+    return SuiteError(f"{where}: {key}: {msg}" if key else f"{where}: {msg}")
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Read, validate and expand a suite file. Raises SuiteError naming file, line, key."""
+    path = resolve_suite_path(name_or_path)
+    try:
+        text = path.read_text()
+        root = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SuiteError(f"{where}: not valid YAML: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: a suite file must be a YAML mapping with 'name' and 'cases'")
+    try:
+        doc = SuiteFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise _error(path, root, first["loc"], msg) from exc
+    if doc.schema_version > SUITE_SCHEMA_VERSION:
+        raise SuiteError(
+            f"{path}: schema_version {doc.schema_version} is newer than this fleetwise "
+            f"reads ({SUITE_SCHEMA_VERSION}); upgrade fleetwise"
+        )
+    return Suite(name=doc.name, description=doc.description, source=str(path),
+                 cases=_expand(path, root, doc))  # fmt: skip
+
+
+def _expand(path: Path, root: yaml.Node | None, doc: SuiteFile) -> list[Case]:
+    benches = registry()
+    cases: list[Case] = []
+    for i, spec in enumerate(doc.cases):
+        bench = benches.get(spec.benchmark)
+        if bench is None:
+            msg = f"unknown benchmark {spec.benchmark!r}; known: {', '.join(benches)}"
+            raise _error(path, root, ("cases", i, "benchmark"), msg)
+        keys = list(spec.matrix)
+        for key in keys:
+            if not spec.matrix[key]:
+                raise _error(path, root, ("cases", i, "matrix", key), "empty list")
+        combos = itertools.product(*(spec.matrix[k] for k in keys)) if keys else [()]
+        for combo in combos:
+            raw = {**spec.params, **dict(zip(keys, combo, strict=True))}
+            try:
+                params = bench.parse_params(raw)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = "matrix" if first["loc"] and first["loc"][0] in spec.matrix else "params"
+                msg = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
+                raise _error(path, root, ("cases", i, where, *first["loc"]), msg) from exc
+            dumped = params.model_dump(mode="json")
+            index = len(cases)
+            cases.append(
+                Case(
+                    index=index,
+                    key=case_key(index, bench.name, dumped),
+                    benchmark=bench.name,
+                    params=dumped,
+                    warmup=spec.warmup if spec.warmup is not None else doc.defaults.warmup,
+                    repeat=spec.repeat or doc.defaults.repeat,
+                    min_sample_time=spec.min_sample_time or doc.defaults.min_sample_time,
+                    timeout=spec.timeout or doc.defaults.timeout,
+                    max_time=spec.max_time or doc.defaults.max_time,
+                )
+            )
+    return cases

@@ -1,0 +1,115 @@
+"""Typed records shared by every layer (pydantic v2).
+
+These are the shapes that flow collect -> store -> analyze -> present. The store maps
+them to tables (``store/schema.py``); exports serialise them with ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Version of every exported JSON document and of the worker protocol.
+SCHEMA_VERSION = 1
+
+Direction = Literal["higher", "lower"]
+Layer = Literal["compute", "storage", "orchestration", "network"]
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class ResultStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+
+class Summary(BaseModel):
+    """Descriptive statistics of one metric's raw samples."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    median: float
+    mean: float
+    stdev: float
+    iqr: float
+    ci_low: float
+    ci_high: float
+    cv: float
+    min: float
+    max: float
+
+
+class Peak(BaseModel):
+    """A hardware peak a metric is compared with, and where the figure comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float
+    unit: str
+    source: str
+    estimated: bool = False
+
+
+class ResultRecord(BaseModel):
+    """One metric of one benchmark case in one run."""
+
+    id: int | None = None
+    run_id: int | None = None
+    case_key: str
+    case_index: int
+    benchmark: str
+    layer: str
+    params: dict[str, Any]
+    metric: str
+    unit: str
+    direction: Direction
+    status: ResultStatus = ResultStatus.OK
+    error: str | None = None
+    samples: list[float] = Field(default_factory=list)
+    summary: Summary | None = None
+    peak: Peak | None = None
+    efficiency: float | None = None
+    warnings: list[str] = Field(default_factory=list)
+    calibration: dict[str, Any] = Field(default_factory=dict)
+    environment_id: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class RunRecord(BaseModel):
+    """One execution of a suite."""
+
+    id: int
+    suite: str
+    status: RunStatus
+    executor: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    environment_id: int | None = None
+    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    host: str = ""
+    pid: int | None = None
+    end_state: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class EnvironmentRecord(BaseModel):
+    """A stored environment fingerprint; ``data`` is the full fingerprint document."""
+
+    id: int
+    fingerprint_hash: str
+    host: str
+    data: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,212 @@
+"""``fleetwise bench ...``: run suites, list and show runs, export and verify them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fleetwise.analyze.reproduce import verify as verify_results
+from fleetwise.collect.benchmarks.base import registry
+from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_suite
+from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
+from fleetwise.config import work_dir
+from fleetwise.models import ResultRecord, RunRecord
+from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stderr, stdout
+from fleetwise.present.cli.render import results_view, runs_table, verify_table
+from fleetwise.present.export import results_csv, run_document, to_json
+from fleetwise.store import Store
+
+app = typer.Typer(help="Run benchmark suites and work with their results.", no_args_is_help=True)
+
+
+class _Progress:
+    """A Rich progress bar on stderr, fed by the runner's observer calls."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr(),
+            transient=True,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task("starting", total=None)
+
+    def run_started(self, run: RunRecord, cases: Sequence[Case], todo: int) -> None:
+        self.progress.update(self.task, total=todo, description=f"run {run.id} ({run.suite})")
+
+    def case_started(self, case: Case) -> None:
+        self.progress.update(self.task, description=f"{case.benchmark}")
+
+    def case_finished(self, case: Case, results: Sequence[ResultRecord]) -> None:
+        self.progress.advance(self.task)
+
+
+def _report(store: Store, outcome: RunOutcome, json_out: bool) -> None:
+    if json_out:
+        print_json(_document(store, outcome.run))
+        return
+    out = stdout()
+    title = f"run {outcome.run.id}: {outcome.run.suite} ({outcome.run.status.value})"
+    out.print(results_view(outcome.results, title=title))
+    out.print(f"stored in {store.url}")
+
+
+def _document(store: Store, run: RunRecord) -> dict[str, object]:
+    results = store.results(run.id)
+    env_ids = sorted({i for i in [run.environment_id, *(r.environment_id for r in results)] if i})
+    return run_document(run, results, [store.get_environment(i) for i in env_ids])
+
+
+@app.command("run")
+def run_cmd(
+    suite: Annotated[
+        str | None, typer.Argument(help="A built-in suite (quick, standard, gpu) or a YAML file.")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag the run.")] = None,
+    resume_run: Annotated[
+        int | None, typer.Option("--resume", help="Finish interrupted run RUN.")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Run a suite (default: quick) and print its summary table."""
+    if resume_run is None and suite is None:
+        suite = "quick"
+    if resume_run is not None and suite is not None:
+        raise typer.BadParameter("give either a SUITE or --resume RUN, not both")
+    loaded: Suite | None = load_suite(suite) if suite is not None else None
+    store = open_store(db)
+    observer = _Progress(enabled=progress and not json_out)
+    try:
+        with observer.progress:
+            if loaded is not None:
+                outcome = run_suite(store, loaded, tags=tag or (), workdir=work_dir(),
+                                    observer=observer)  # fmt: skip
+            else:
+                assert resume_run is not None
+                outcome = resume(store, resume_run, workdir=work_dir(), observer=observer)
+    except RunInterrupted as exc:
+        stderr().print(
+            f"run {exc.run.id} interrupted; finished cases are stored. "
+            f"Resume with: fleetwise bench run --resume {exc.run.id}"
+        )
+        raise typer.Exit(130) from None
+    _report(store, outcome, json_out)
+
+
+@app.command("list")
+def list_cmd(
+    db: DbOption = None,
+    tag: Annotated[str | None, typer.Option(help="Only runs with this tag.")] = None,
+    suite: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    json_out: JsonOption = False,
+) -> None:
+    """List stored runs, newest first."""
+    runs = open_store(db).list_runs(limit=limit, tag=tag, suite=suite)
+    if json_out:
+        print_json({"schema_version": 1, "runs": [r.model_dump(mode="json") for r in runs]})
+    else:
+        stdout().print(runs_table(runs))
+
+
+@app.command("show")
+def show_cmd(
+    run: Annotated[int, typer.Argument(help="Run id (see bench list).")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Show a run's results: median, CI, CV, efficiency and warnings."""
+    store = open_store(db)
+    record = store.get_run(run)
+    if json_out:
+        print_json(_document(store, record))
+        return
+    _report(store, RunOutcome(run=record, results=store.results(run)), json_out=False)
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+@app.command("export")
+def export_cmd(
+    run: Annotated[int, typer.Argument(help="Run id.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.json,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export a run with raw samples and summaries as JSON or CSV."""
+    store = open_store(db)
+    record = store.get_run(run)
+    if fmt is ExportFormat.json:
+        text = to_json(_document(store, record)) + "\n"
+    else:
+        text = results_csv(record, store.results(run))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        stderr().print(f"wrote {output}")
+
+
+@app.command("verify")
+def verify_cmd(
+    run: Annotated[int, typer.Argument(help="Run id to reproduce.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Re-run a run's suite here and say, result by result, whether it reproduced."""
+    store = open_store(db)
+    original = store.get_run(run)
+    suite = Suite.model_validate({k: original.config[k] for k in ("name", "description", "source", "cases")})
+    observer = _Progress(enabled=progress and not json_out)
+    with observer.progress:
+        outcome = run_suite(store, suite, tags=[f"verify:{run}"], workdir=work_dir(),
+                            observer=observer)  # fmt: skip
+    old = store.results(run)
+    env_ids = {r.environment_id for r in [*old, *outcome.results] if r.environment_id}
+    envs = {i: store.get_environment(i).data for i in env_ids}
+    verdicts = verify_results(old, outcome.results, envs)
+    if json_out:
+        print_json({"schema_version": 1, "run": run, "rerun": outcome.run.id,
+                    "verdicts": [v.__dict__ for v in verdicts]})  # fmt: skip
+        return
+    out = stdout()
+    out.print(verify_table(verdicts))
+    judged = [v for v in verdicts if v.reproduced is not None]
+    ok = sum(1 for v in judged if v.reproduced)
+    out.print(f"{ok} of {len(judged)} results reproduced within the original 95% CI "
+              f"(re-run stored as run {outcome.run.id})")  # fmt: skip
+
+
+@app.command("benchmarks")
+def benchmarks_cmd(json_out: JsonOption = False) -> None:
+    """List the benchmarks and built-in suites this fleetwise knows."""
+    benches = registry()
+    if json_out:
+        print_json({"benchmarks": {n: {"layer": b.layer, "description": b.description}
+                                   for n, b in benches.items()},
+                    "suites": builtin_suites()})  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table(title="benchmarks", title_justify="left")
+    for col in ("name", "layer", "description"):
+        table.add_column(col, overflow="fold")
+    for name, b in benches.items():
+        table.add_row(name, b.layer, b.description)
+    out = stdout()
+    out.print(table)
+    out.print("built-in suites: " + ", ".join(builtin_suites()))

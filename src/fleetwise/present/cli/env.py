@@ -1,0 +1,17 @@
+"""``fleetwise env``: the environment fingerprint of this machine."""
+
+from __future__ import annotations
+
+from fleetwise.collect.fingerprint import fingerprint, fingerprint_hash
+from fleetwise.present.cli.common import JsonOption, print_json, stdout
+from fleetwise.present.cli.render import environment_table
+
+
+def env(json_out: JsonOption = False) -> None:
+    """Print this machine's environment fingerprint (what every run records)."""
+    fp = fingerprint()
+    fp["fingerprint_hash"] = fingerprint_hash(fp)
+    if json_out:
+        print_json(fp)
+    else:
+        stdout().print(environment_table(fp))

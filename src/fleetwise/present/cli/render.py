@@ -1,0 +1,154 @@
+"""Rich tables for the terminal. Pure: records in, renderables out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from fleetwise.analyze.reproduce import Verdict
+from fleetwise.models import ResultRecord, ResultStatus, RunRecord
+from fleetwise.units import interval, percent, quantity, sig
+
+#: Parameters that identify the machine rather than the case; shown only when not default.
+_QUIET_PARAMS = {"directory"}
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items() if k not in _QUIET_PARAMS)
+
+
+def _efficiency(r: ResultRecord) -> str:
+    if r.efficiency is None:
+        return "-"
+    mark = " est." if r.peak is not None and r.peak.estimated else ""
+    return percent(r.efficiency) + mark
+
+
+def results_table(
+    results: Sequence[ResultRecord], *, title: str | None = None
+) -> tuple[Table, list[str]]:
+    """The summary table and its footnotes (each distinct warning once, numbered).
+
+    A failed, timed-out or skipped case shows once, with its reason, instead of one empty
+    row per metric.
+    """
+    table = Table(title=title, show_lines=False, title_justify="left")
+    for name, justify in (
+        ("benchmark", "left"), ("params", "left"), ("metric", "left"), ("median", "right"),
+        ("95% CI", "right"), ("CV", "right"), ("eff.", "right"), ("warn", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    notes: list[str] = []
+    shown_failed: set[tuple[int | None, str]] = set()
+    for r in results:
+        if r.status is not ResultStatus.OK or r.summary is None:
+            key = (r.run_id, r.case_key)
+            if key in shown_failed:
+                continue
+            shown_failed.add(key)
+            reason = (r.error or "").strip().splitlines()[0] if r.error else ""
+            table.add_row(r.benchmark, params_text(r.params), "-",
+                          Text(f"{r.status.value}: {reason}"[:120], style="yellow"),
+                          "", "", "", "")  # fmt: skip
+            continue
+        refs = []
+        for w in r.warnings:
+            if w not in notes:
+                notes.append(w)
+            refs.append(str(notes.index(w) + 1))
+        s = r.summary
+        table.add_row(
+            r.benchmark,
+            params_text(r.params),
+            r.metric,
+            quantity(s.median, r.unit),
+            interval(s.ci_low, s.ci_high) if r.unit not in {"fraction"} else
+            f"[{s.ci_low:.1%}, {s.ci_high:.1%}]",
+            percent(s.cv),
+            _efficiency(r),
+            ",".join(refs),
+        )
+    return table, notes
+
+
+def results_view(results: Sequence[ResultRecord], *, title: str | None = None) -> Group:
+    table, notes = results_table(results, title=title)
+    parts: list[Any] = [table]
+    if notes:
+        parts.append(Text("warnings:", style="bold"))
+        parts.extend(Text(f"  [{i}] {n}") for i, n in enumerate(notes, 1))
+    peaks = {
+        (r.peak.unit, r.peak.source)
+        for r in results
+        if r.peak is not None and r.efficiency is not None
+    }
+    if peaks:
+        parts.append(Text("peaks (eff. = median / peak):", style="bold"))
+        parts.extend(Text(f"  {unit}: {source}") for unit, source in sorted(peaks))
+    return Group(*parts)
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    table = Table(title="runs", title_justify="left")
+    for name in ("id", "suite", "status", "started (UTC)", "duration", "tags", "host"):
+        table.add_column(name, justify="right" if name == "id" else "left")
+    for run in runs:
+        duration = "-"
+        if run.finished_at is not None:
+            duration = f"{sig((run.finished_at - run.started_at).total_seconds())} s"
+        table.add_row(
+            str(run.id),
+            run.suite,
+            run.status.value,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            duration,
+            ",".join(run.tags),
+            run.host,
+        )
+    return table
+
+
+def environment_table(fp: Mapping[str, Any]) -> Table:
+    from fleetwise.collect.fingerprint import flatten
+
+    table = Table(title="environment", title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for key, value in flatten(fp).items():
+        if key == "load.cpu_times":
+            continue
+        if isinstance(value, list):
+            value = " ".join(str(v) for v in value)
+        table.add_row(key, "-" if value is None or value == "" else str(value))
+    return table
+
+
+def verify_table(verdicts: Sequence[Verdict]) -> Table:
+    table = Table(title="reproduction", title_justify="left")
+    for name in ("benchmark", "params", "metric", "original", "95% CI", "re-run", "change",
+                 "verdict", "what changed"):  # fmt: skip
+        table.add_column(name, overflow="fold")
+    for v in verdicts:
+        if v.reproduced is None:
+            verdict = Text("n/a", style="dim")
+        elif v.reproduced:
+            verdict = Text("reproduced", style="green")
+        else:
+            verdict = Text("NOT reproduced", style="red")
+        changes = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in v.env_changes.items())
+        table.add_row(
+            v.benchmark,
+            params_text(v.params),
+            v.metric,
+            quantity(v.original_median, v.unit) if v.original_median is not None else "-",
+            interval(*v.original_ci) if v.original_ci else "-",
+            quantity(v.rerun_median, v.unit) if v.rerun_median is not None else "-",
+            f"{v.change:+.1%}" if v.change is not None else "-",
+            verdict,
+            changes if v.reproduced is False else ("" if v.reproduced else v.reason),
+        )
+    return table

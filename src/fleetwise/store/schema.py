@@ -1,0 +1,103 @@
+"""The store's tables (SQLAlchemy 2). Changes go through an Alembic migration.
+
+The same schema serves SQLite (the default, one file) and PostgreSQL (a team's store):
+only portable types are used (JSON for nested documents, timezone-aware timestamps).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class EnvironmentRow(Base):
+    """An environment fingerprint, stored once per distinct hash."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    cpu_model: Mapped[str] = mapped_column(String(255), default="")
+    cpu_cores: Mapped[int] = mapped_column(Integer, default=0)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu_model: Mapped[str] = mapped_column(String(255), default="")
+    gpu_count: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suite: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    executor: Mapped[str] = mapped_column(String(32), default="local")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"), nullable=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: load average, CPU steal and the like read when the run ended.
+    end_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    tags: Mapped[list[RunTagRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RunTagRow(Base):
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    run: Mapped[RunRow] = relationship(back_populates="tags")
+
+
+class ResultRow(Base):
+    """One metric of one case of one run: raw samples and their summary."""
+
+    __tablename__ = "results"
+    __table_args__ = (Index("ix_results_series", "benchmark", "params_hash", "metric"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    case_key: Mapped[str] = mapped_column(String(64))
+    case_index: Mapped[int] = mapped_column(Integer)
+    benchmark: Mapped[str] = mapped_column(String(128))
+    layer: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    samples: Mapped[list[Any]] = mapped_column(JSON)
+    n: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    median: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stdev: Mapped[float | None] = mapped_column(Float, nullable=True)
+    iqr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cv: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    efficiency: Mapped[float | None] = mapped_column(Float, nullable=True)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    calibration: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

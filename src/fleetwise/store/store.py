@@ -1,0 +1,411 @@
+"""The one facade over the results store: SQLite by default, PostgreSQL by URL.
+
+Transactions are short and a run's results are committed case by case, so a crash loses
+at most the case in flight (STYLE.md, "SQLite done right"). Opening a store brings its
+schema to the current Alembic revision and refuses a database written by a newer
+fleetwise rather than guessing at its meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from fleetwise.errors import InputError, StoreError
+from fleetwise.models import (
+    EnvironmentRecord,
+    Peak,
+    ResultRecord,
+    RunRecord,
+    RunStatus,
+    Summary,
+)
+from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def params_hash(params: dict[str, Any]) -> str:
+    """Stable identity of a parameter set (key order does not matter)."""
+    blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer, and a killed writer leaves the file intact.
+    cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable against a crashed process (the WAL survives); FULL would only add
+    # protection against power loss at a large cost per commit.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    """Everything fleetwise keeps: environments, runs, results."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = self._connect(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+
+    # -- opening ---------------------------------------------------------------------------
+    @staticmethod
+    def _connect(url: str) -> Engine:
+        try:
+            parsed = make_url(url)
+        except SQLAlchemyError as exc:
+            raise InputError(f"not a database URL: {url!r}") from exc
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                path = Path(parsed.database)
+                if path.is_dir():
+                    raise InputError(f"{path}: is a directory, not a SQLite database file")
+                path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot use database {url}: {exc}") from exc
+
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def _migrate(self) -> None:
+        cfg = self._alembic_config()
+        script = ScriptDirectory.from_config(cfg)
+        head = script.get_current_head()
+        try:
+            with self.engine.begin() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current == head:
+                    return
+                if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+                    raise StoreError(
+                        f"{self.url}: database schema revision {current} is newer than this "
+                        "fleetwise knows; upgrade fleetwise"
+                    )
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open store {self.url}: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError(f"store {self.url}: {exc.__class__.__name__}: {exc}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- environments ----------------------------------------------------------------------
+    def save_environment(self, fingerprint: dict[str, Any], fingerprint_hash: str) -> int:
+        """Store a fingerprint once per hash; return its id."""
+        cpu = fingerprint.get("cpu", {})
+        gpus = fingerprint.get("gpus", [])
+        row = EnvironmentRow(
+            fingerprint_hash=fingerprint_hash,
+            host=str(fingerprint.get("host", "")),
+            cpu_model=str(cpu.get("model", "")),
+            cpu_cores=int(cpu.get("cores", 0) or 0),
+            memory_bytes=int(fingerprint.get("memory", {}).get("total_bytes", 0) or 0),
+            gpu_model=str(gpus[0].get("name", "")) if gpus else "",
+            gpu_count=len(gpus),
+            data=fingerprint,
+            created_at=datetime.now(UTC),
+        )
+        found = self._environment_id(fingerprint_hash)
+        if found is not None:
+            return found
+        try:
+            with self._session() as s:
+                s.add(row)
+                s.flush()
+                return row.id
+        except StoreError as exc:
+            # Another writer stored the same fingerprint between our look-up and insert.
+            if isinstance(exc.__cause__, IntegrityError):
+                found = self._environment_id(fingerprint_hash)
+                if found is not None:
+                    return found
+            raise
+
+    def _environment_id(self, fingerprint_hash: str) -> int | None:
+        with self._session() as s:
+            stmt = select(EnvironmentRow.id).where(
+                EnvironmentRow.fingerprint_hash == fingerprint_hash
+            )
+            return s.execute(stmt).scalar_one_or_none()
+
+    def get_environment(self, env_id: int) -> EnvironmentRecord:
+        with self._session() as s:
+            row = s.get(EnvironmentRow, env_id)
+            if row is None:
+                raise InputError(f"no environment {env_id} in {self.url}")
+            return EnvironmentRecord(
+                id=row.id,
+                fingerprint_hash=row.fingerprint_hash,
+                host=row.host,
+                data=row.data,
+                created_at=row.created_at,
+            )
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(
+        self,
+        suite: str,
+        config: dict[str, Any],
+        *,
+        tags: Sequence[str] = (),
+        executor: str = "local",
+        environment_id: int | None = None,
+    ) -> RunRecord:
+        with self._session() as s:
+            row = RunRow(
+                suite=suite,
+                status=RunStatus.RUNNING.value,
+                executor=executor,
+                started_at=datetime.now(UTC),
+                environment_id=environment_id,
+                config=config,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                end_state={},
+            )
+            row.tags = [RunTagRow(tag=t) for t in dict.fromkeys(tags)]
+            s.add(row)
+            s.flush()
+            return _run_record(row)
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise InputError(f"no run {run_id} in {self.url}")
+            return _run_record(row)
+
+    def list_runs(
+        self, *, limit: int = 20, tag: str | None = None, suite: str | None = None
+    ) -> list[RunRecord]:
+        with self._session() as s:
+            stmt = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
+            if tag is not None:
+                stmt = stmt.join(RunTagRow).where(RunTagRow.tag == tag)
+            if suite is not None:
+                stmt = stmt.where(RunRow.suite == suite)
+            return [_run_record(r) for r in s.execute(stmt).scalars()]
+
+    def set_run_status(
+        self,
+        run_id: int,
+        status: RunStatus,
+        *,
+        end_state: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise InputError(f"no run {run_id} in {self.url}")
+            row.status = status.value
+            if status is RunStatus.RUNNING:
+                row.finished_at = None
+                row.host = socket.gethostname()
+                row.pid = os.getpid()
+            else:
+                row.finished_at = datetime.now(UTC)
+            if end_state is not None:
+                row.end_state = end_state
+            if error is not None:
+                row.error = error
+
+    def recover_stale_runs(self) -> list[int]:
+        """Mark ``running`` runs of this host whose process is gone as ``interrupted``.
+
+        A run killed with SIGKILL cannot mark itself; the next fleetwise that opens the
+        store on the same host does it. A live process with the same pid that started
+        after the run did is pid reuse, not the run.
+        """
+        host = socket.gethostname()
+        stale: list[int] = []
+        with self._session() as s:
+            stmt = select(RunRow).where(RunRow.status == RunStatus.RUNNING.value)
+            for row in s.execute(stmt).scalars():
+                if row.host != host or row.pid is None:
+                    continue
+                if not _process_alive_since(row.pid, row.started_at):
+                    row.status = RunStatus.INTERRUPTED.value
+                    row.error = row.error or "the process running it ended without finishing"
+                    stale.append(row.id)
+        return stale
+
+    # -- results ---------------------------------------------------------------------------
+    def add_results(self, run_id: int, records: Sequence[ResultRecord]) -> list[int]:
+        """Commit one case's results in one transaction; return their ids."""
+        with self._session() as s:
+            rows = [_result_row(run_id, r) for r in records]
+            s.add_all(rows)
+            s.flush()
+            return [r.id for r in rows]
+
+    def results(self, run_id: int) -> list[ResultRecord]:
+        with self._session() as s:
+            stmt = (
+                select(ResultRow)
+                .where(ResultRow.run_id == run_id)
+                .order_by(ResultRow.case_index, ResultRow.id)
+            )
+            return [_result_record(r) for r in s.execute(stmt).scalars()]
+
+    def done_case_keys(self, run_id: int) -> set[str]:
+        """Case keys of ``run_id`` that already have results (any status)."""
+        with self._session() as s:
+            stmt = select(ResultRow.case_key).where(ResultRow.run_id == run_id).distinct()
+            return set(s.execute(stmt).scalars())
+
+
+def _process_alive_since(pid: int, started_at: datetime) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        created = datetime.fromtimestamp(proc.create_time(), UTC)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    if proc.status() == psutil.STATUS_ZOMBIE:
+        return False
+    started = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return created <= started
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes even for timezone=True columns; they were stored as UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _run_record(row: RunRow) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        suite=row.suite,
+        status=RunStatus(row.status),
+        executor=row.executor,
+        started_at=_aware(row.started_at) or datetime.now(UTC),
+        finished_at=_aware(row.finished_at),
+        environment_id=row.environment_id,
+        tags=sorted(t.tag for t in row.tags),
+        config=row.config,
+        host=row.host,
+        pid=row.pid,
+        end_state=row.end_state or {},
+        error=row.error,
+    )
+
+
+def _result_row(run_id: int, r: ResultRecord) -> ResultRow:
+    sm = r.summary
+    return ResultRow(
+        run_id=run_id,
+        case_key=r.case_key,
+        case_index=r.case_index,
+        benchmark=r.benchmark,
+        layer=r.layer,
+        params=r.params,
+        params_hash=params_hash(r.params),
+        metric=r.metric,
+        unit=r.unit,
+        direction=r.direction,
+        status=r.status.value,
+        error=r.error,
+        samples=list(r.samples),
+        n=sm.n if sm else None,
+        median=sm.median if sm else None,
+        mean=sm.mean if sm else None,
+        stdev=sm.stdev if sm else None,
+        iqr=sm.iqr if sm else None,
+        ci_low=sm.ci_low if sm else None,
+        ci_high=sm.ci_high if sm else None,
+        cv=sm.cv if sm else None,
+        min=sm.min if sm else None,
+        max=sm.max if sm else None,
+        peak=r.peak.model_dump() if r.peak else None,
+        efficiency=r.efficiency,
+        warnings=list(r.warnings),
+        calibration=dict(r.calibration),
+        environment_id=r.environment_id,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+    )
+
+
+def _result_record(row: ResultRow) -> ResultRecord:
+    summary = None
+    if row.n is not None and row.median is not None:
+        summary = Summary(
+            n=row.n,
+            median=row.median,
+            mean=row.mean or 0.0,
+            stdev=row.stdev or 0.0,
+            iqr=row.iqr or 0.0,
+            ci_low=row.ci_low if row.ci_low is not None else row.median,
+            ci_high=row.ci_high if row.ci_high is not None else row.median,
+            cv=row.cv or 0.0,
+            min=row.min if row.min is not None else row.median,
+            max=row.max if row.max is not None else row.median,
+        )
+    return ResultRecord(
+        id=row.id,
+        run_id=row.run_id,
+        case_key=row.case_key,
+        case_index=row.case_index,
+        benchmark=row.benchmark,
+        layer=row.layer,
+        params=row.params,
+        metric=row.metric,
+        unit=row.unit,
+        direction=row.direction,  # type: ignore[arg-type]
+        status=row.status,  # type: ignore[arg-type]
+        error=row.error,
+        samples=row.samples,
+        summary=summary,
+        peak=Peak.model_validate(row.peak) if row.peak else None,
+        efficiency=row.efficiency,
+        warnings=row.warnings or [],
+        calibration=row.calibration or {},
+        environment_id=row.environment_id,
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+    )
