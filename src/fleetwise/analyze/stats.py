@@ -37,7 +37,8 @@ def bootstrap_median_ci(
     The interval always contains the sample median (widened to it if the percentile
     bounds fall on one side, which can happen with very few samples).
     """
-    x = np.asarray(samples, dtype=float)
+    # Sorted, so the interval depends on the values only, not on their order.
+    x = np.sort(np.asarray(samples, dtype=float))
     if x.size == 0:
         raise ValueError("no samples")
     med = float(np.median(x))
@@ -58,8 +59,13 @@ def summarize(samples: Sequence[float], seed: int = DEFAULT_SEED) -> Summary:
         raise ValueError("cannot summarise zero samples")
     if not np.all(np.isfinite(x)):
         raise ValueError("samples must be finite")
-    mean = float(np.mean(x))
-    stdev = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if lo == hi:
+        # Exact for constant input, where floating-point sums would invent a tiny spread.
+        mean, stdev = lo, 0.0
+    else:
+        mean = min(max(math.fsum(x.tolist()) / x.size, lo), hi)
+        stdev = float(np.std(x, ddof=1))
     q1, median, q3 = (float(v) for v in np.quantile(x, [0.25, 0.5, 0.75]))
     ci_low, ci_high = bootstrap_median_ci(x, seed=seed)
     cv = stdev / abs(mean) if mean != 0 else (0.0 if stdev == 0 else math.inf)
@@ -72,8 +78,8 @@ def summarize(samples: Sequence[float], seed: int = DEFAULT_SEED) -> Summary:
         ci_low=ci_low,
         ci_high=ci_high,
         cv=cv,
-        min=float(np.min(x)),
-        max=float(np.max(x)),
+        min=lo,
+        max=hi,
     )
 
 
@@ -88,7 +94,8 @@ def mlperf_aggregate(values: Sequence[float]) -> float:
     x = sorted(values)
     if len(x) >= 3:
         x = x[1:-1]
-    return float(sum(x) / len(x))
+    # fsum, then clamp: the mean of equal values must not round outside them.
+    return min(max(math.fsum(x) / len(x), x[0]), x[-1])
 
 
 def stability_warnings(

@@ -95,9 +95,10 @@ def run_cmd(
                 assert resume_run is not None
                 outcome = resume(store, resume_run, workdir=work_dir(), observer=observer)
     except RunInterrupted as exc:
-        stderr().print(
+        typer.echo(
             f"run {exc.run.id} interrupted; finished cases are stored. "
-            f"Resume with: fleetwise bench run --resume {exc.run.id}"
+            f"Resume with: fleetwise bench run --resume {exc.run.id}",
+            err=True,
         )
         raise typer.Exit(130) from None
     _report(store, outcome, json_out)
