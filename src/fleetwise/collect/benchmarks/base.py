@@ -74,7 +74,11 @@ class Benchmark(ABC):
         """The metrics a case with these parameters produces (known before running)."""
 
     def setup(self) -> None:  # noqa: B027 - optional hook
-        """Allocate inputs, start helpers. Raise BenchmarkError when it cannot run here."""
+        """Allocate inputs, start helpers. Raise BenchmarkError when it cannot run here.
+
+        :meth:`teardown` is called only after ``setup`` returned, so a ``setup`` that fails
+        half-way must release what it already started (processes, files) itself.
+        """
 
     @abstractmethod
     def sample(self) -> dict[str, float]:

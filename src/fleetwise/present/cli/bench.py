@@ -17,7 +17,7 @@ from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
 from fleetwise.config import work_dir
 from fleetwise.models import ResultRecord, RunRecord
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stderr, stdout
-from fleetwise.present.cli.render import results_view, runs_table, verify_table
+from fleetwise.present.cli.render import results_view, runs_table, verify_view
 from fleetwise.present.export import results_csv, run_document, to_json
 from fleetwise.store import Store
 
@@ -185,7 +185,7 @@ def verify_cmd(
                     "verdicts": [v.__dict__ for v in verdicts]})  # fmt: skip
         return
     out = stdout()
-    out.print(verify_table(verdicts))
+    out.print(verify_view(verdicts))
     judged = [v for v in verdicts if v.reproduced is not None]
     ok = sum(1 for v in judged if v.reproduced)
     out.print(f"{ok} of {len(judged)} results reproduced within the original 95% CI "

@@ -37,12 +37,19 @@ def results_table(
     row per metric.
     """
     table = Table(title=title, show_lines=False, title_justify="left")
-    for name, justify in (
-        ("benchmark", "left"), ("params", "left"), ("metric", "left"), ("median", "right"),
-        ("95% CI", "right"), ("CV", "right"), ("eff.", "right"), ("warn", "left"),
-    ):  # fmt: skip
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    table.add_column("benchmark", no_wrap=True)
+    table.add_column("params", overflow="fold", ratio=1)
+    table.add_column("metric", no_wrap=True)
+    for name in ("median", "95% CI", "CV", "eff."):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("warn", no_wrap=True)
     notes: list[str] = []
+
+    def ref(note: str) -> str:
+        if note not in notes:
+            notes.append(note)
+        return str(notes.index(note) + 1)
+
     shown_failed: set[tuple[int | None, str]] = set()
     for r in results:
         if r.status is not ResultStatus.OK or r.summary is None:
@@ -50,27 +57,26 @@ def results_table(
             if key in shown_failed:
                 continue
             shown_failed.add(key)
-            reason = (r.error or "").strip().splitlines()[0] if r.error else ""
+            reason = (r.error or "no samples").strip()
             table.add_row(r.benchmark, params_text(r.params), "-",
-                          Text(f"{r.status.value}: {reason}"[:120], style="yellow"),
-                          "", "", "", "")  # fmt: skip
+                          Text(r.status.value, style="yellow"), "", "", "",
+                          ref(f"{r.benchmark} {r.status.value}: {reason}"))  # fmt: skip
             continue
-        refs = []
-        for w in r.warnings:
-            if w not in notes:
-                notes.append(w)
-            refs.append(str(notes.index(w) + 1))
         s = r.summary
+        ci = (
+            f"[{s.ci_low:.1%}, {s.ci_high:.1%}]"
+            if r.unit == "fraction"
+            else interval(s.ci_low, s.ci_high)
+        )
         table.add_row(
             r.benchmark,
             params_text(r.params),
             r.metric,
             quantity(s.median, r.unit),
-            interval(s.ci_low, s.ci_high) if r.unit not in {"fraction"} else
-            f"[{s.ci_low:.1%}, {s.ci_high:.1%}]",
+            ci,
             percent(s.cv),
             _efficiency(r),
-            ",".join(refs),
+            ",".join(ref(w) for w in r.warnings),
         )
     return table, notes
 
@@ -127,11 +133,16 @@ def environment_table(fp: Mapping[str, Any]) -> Table:
     return table
 
 
-def verify_table(verdicts: Sequence[Verdict]) -> Table:
+def verify_view(verdicts: Sequence[Verdict]) -> Group:
+    """The reproduction table; what changed between the environments goes in notes."""
     table = Table(title="reproduction", title_justify="left")
-    for name in ("benchmark", "params", "metric", "original", "95% CI", "re-run", "change",
-                 "verdict", "what changed"):  # fmt: skip
-        table.add_column(name, overflow="fold")
+    table.add_column("case", overflow="fold", ratio=1)
+    table.add_column("metric", overflow="fold")
+    for name in ("original", "95% CI", "re-run", "change"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("note", no_wrap=True)
+    notes: list[str] = []
     for v in verdicts:
         if v.reproduced is None:
             verdict = Text("n/a", style="dim")
@@ -139,16 +150,27 @@ def verify_table(verdicts: Sequence[Verdict]) -> Table:
             verdict = Text("reproduced", style="green")
         else:
             verdict = Text("NOT reproduced", style="red")
-        changes = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in v.env_changes.items())
+        text = ""
+        if v.reproduced is False:
+            changes = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in v.env_changes.items())
+            text = f"{v.reason}; changed: {changes or 'nothing recorded'}"
+        elif v.reproduced is None:
+            text = f"{v.benchmark}: {v.reason}"
+        if text and text not in notes:
+            notes.append(text)
+        note = str(notes.index(text) + 1) if text else ""
         table.add_row(
-            v.benchmark,
-            params_text(v.params),
+            f"{v.benchmark} {params_text(v.params)}".strip(),
             v.metric,
             quantity(v.original_median, v.unit) if v.original_median is not None else "-",
             interval(*v.original_ci) if v.original_ci else "-",
             quantity(v.rerun_median, v.unit) if v.rerun_median is not None else "-",
             f"{v.change:+.1%}" if v.change is not None else "-",
             verdict,
-            changes if v.reproduced is False else ("" if v.reproduced else v.reason),
+            note,
         )
-    return table
+    parts: list[Any] = [table]
+    if notes:
+        parts.append(Text("notes:", style="bold"))
+        parts.extend(Text(f"  [{i}] {n}") for i, n in enumerate(notes, 1))
+    return Group(*parts)
