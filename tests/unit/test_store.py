@@ -30,8 +30,20 @@ def _result(metric: str = "tflops", status: ResultStatus = ResultStatus.OK) -> R
         status=status,
         error=None if ok else "boom",
         samples=[1.0, 1.1, 0.9] if ok else [],
-        summary=Summary(n=3, median=1.0, mean=1.0, stdev=0.1, iqr=0.1, ci_low=0.9,
-                        ci_high=1.1, cv=0.1, min=0.9, max=1.1) if ok else None,  # fmt: skip
+        summary=Summary(
+            n=3,
+            median=1.0,
+            mean=1.0,
+            stdev=0.1,
+            iqr=0.1,
+            ci_low=0.9,
+            ci_high=1.1,
+            cv=0.1,
+            min=0.9,
+            max=1.1,
+        )
+        if ok
+        else None,  # fmt: skip
         peak=Peak(value=10.0, unit="TFLOP/s", source="test", estimated=True) if ok else None,
         efficiency=0.1 if ok else None,
         warnings=["w"] if ok else [],

@@ -9,6 +9,7 @@ so what is stored is complete and the presentation layer only formats it.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -51,6 +52,27 @@ class RunInterrupted(Exception):  # noqa: N818 - it is a signal to the caller, n
         super().__init__(f"run {run.id} interrupted")
 
 
+def identity_params(
+    declared: dict[str, Any], resolved: dict[str, Any], local: frozenset[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split what a worker ran into the result's identity and its details.
+
+    The identity has exactly the benchmark's declared parameters, with ``auto`` and unset
+    values replaced by what was chosen (``device: auto`` -> ``cpu``), so two runs of the
+    same case on the same kind of machine share a series. Everything else the benchmark
+    reported (fio arguments, library versions, paths) goes to the details.
+    """
+    identity = {}
+    for key, value in declared.items():
+        chosen = resolved.get(key)
+        if value in (None, "auto") and chosen is not None and key not in local:
+            identity[key] = chosen
+        else:
+            identity[key] = value
+    details = {k: v for k, v in resolved.items() if k not in identity or identity[k] != v}
+    return identity, details
+
+
 def outcome_to_results(
     case: Case,
     outcome: dict[str, Any],
@@ -67,16 +89,31 @@ def outcome_to_results(
     finished = datetime.now(UTC)
     by_name = {m["name"]: m for m in outcome.get("metrics", [])}
     notes = [f"note: {n}" for n in outcome.get("notes", [])]
+    params, details = identity_params(case.params, outcome.get("params") or {}, bench.LOCAL_PARAMS)
     records = []
     for spec in bench.metrics(bench.parse_params(case.params)):
         got = by_name.get(spec.name, {})
         samples = [float(x) for x in got.get("samples", [])]
-        summary = summarize(samples) if status is ResultStatus.OK and samples else None
+        metric_status, metric_error = status, outcome.get("error")
+        if status is ResultStatus.OK and not all(math.isfinite(x) for x in samples):
+            # A metric the benchmark could not compute here (e.g. MFU without a known peak).
+            metric_status = ResultStatus.SKIPPED
+            metric_error = f"{spec.name} not computable here; " + "; ".join(
+                outcome.get("notes", [])
+            )
+            samples = []
+        summary = summarize(samples) if metric_status is ResultStatus.OK and samples else None
         peak = Peak.model_validate(got["peak"]) if got.get("peak") else None
         efficiency = None
         if summary is not None and peak is not None and peak.value > 0 and peak.unit == spec.unit:
             efficiency = summary.median / peak.value
         warnings = list(notes)
+        if efficiency is not None and efficiency > 1.0 and peak is not None:
+            warnings.append(
+                f"efficiency {efficiency:.0%} exceeds the peak ({peak.source}); the peak is "
+                + ("an estimate (turbo clocks above the one read); set FLEETWISE_PEAK_* to "
+                   "the real figure" if peak.estimated else "check the device identification")
+            )  # fmt: skip
         if summary is not None:
             warnings += stability_warnings(
                 summary, load_avg=load_avg, cores=cores, steal_pct=steal_pct
@@ -87,12 +124,12 @@ def outcome_to_results(
                 case_index=case.index,
                 benchmark=bench.name,
                 layer=bench.layer,
-                params=outcome.get("params") or case.params,
+                params=params,
                 metric=spec.name,
                 unit=spec.unit,
                 direction=spec.direction,
-                status=status,
-                error=outcome.get("error"),
+                status=metric_status,
+                error=metric_error,
                 samples=samples,
                 summary=summary,
                 peak=peak,
@@ -102,6 +139,8 @@ def outcome_to_results(
                     **outcome.get("calibration", {}),
                     "warmup": case.warmup,
                     "repeat": case.repeat,
+                    "resolved": details,
+                    "declared": case.declared,
                 },
                 environment_id=environment_id,
                 started_at=started_at,

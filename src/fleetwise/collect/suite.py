@@ -65,6 +65,8 @@ class Case(BaseModel):
     key: str
     benchmark: str
     params: dict[str, Any]
+    #: the parameter names the suite file set (the rest are defaults), for display
+    declared: list[str] = Field(default_factory=list)
     warmup: int
     repeat: int
     min_sample_time: float
@@ -199,6 +201,7 @@ def _expand(path: Path, root: yaml.Node | None, doc: SuiteFile) -> list[Case]:
                     key=case_key(index, bench.name, dumped),
                     benchmark=bench.name,
                     params=dumped,
+                    declared=sorted(raw),
                     warmup=spec.warmup if spec.warmup is not None else doc.defaults.warmup,
                     repeat=spec.repeat or doc.defaults.repeat,
                     min_sample_time=spec.min_sample_time or doc.defaults.min_sample_time,

@@ -58,6 +58,9 @@ class Benchmark(ABC):
     layer: ClassVar[Layer]
     description: ClassVar[str]
     Params: ClassVar[type[BenchParams]] = BenchParams
+    #: Parameters that name a place on this machine (a directory): they are recorded with
+    #: the result's details but kept out of its identity, so series compare across hosts.
+    LOCAL_PARAMS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: BenchParams, ctx: CaseContext) -> None:
         self.params = params

@@ -13,12 +13,19 @@ from fleetwise.analyze.reproduce import Verdict
 from fleetwise.models import ResultRecord, ResultStatus, RunRecord
 from fleetwise.units import interval, percent, quantity, sig
 
-#: Parameters that identify the machine rather than the case; shown only when not default.
-_QUIET_PARAMS = {"directory"}
+#: Parameters always worth seeing, set or defaulted: where and in what precision it ran.
+_ALWAYS_SHOWN = ("device", "dtype")
 
 
-def params_text(params: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items() if k not in _QUIET_PARAMS)
+def params_text(params: Mapping[str, Any], declared: Sequence[str] | None = None) -> str:
+    """``k=v`` pairs; with ``declared``, only what the suite set plus device and dtype."""
+    keys = [k for k in params if declared is None or k in declared or k in _ALWAYS_SHOWN]
+    return " ".join(f"{k}={params[k]}" for k in keys if params[k] is not None)
+
+
+def _case_params(r: ResultRecord) -> str:
+    declared = r.calibration.get("declared")
+    return params_text(r.params, declared if isinstance(declared, list) else None)
 
 
 def _efficiency(r: ResultRecord) -> str:
@@ -51,14 +58,16 @@ def results_table(
         return str(notes.index(note) + 1)
 
     shown_failed: set[tuple[int | None, str]] = set()
+    previous: tuple[int | None, str] | None = None
     for r in results:
+        case = (r.run_id, r.case_key)
         if r.status is not ResultStatus.OK or r.summary is None:
-            key = (r.run_id, r.case_key)
-            if key in shown_failed:
+            if case in shown_failed:
                 continue
-            shown_failed.add(key)
+            shown_failed.add(case)
+            previous = case
             reason = (r.error or "no samples").strip()
-            table.add_row(r.benchmark, params_text(r.params), "-",
+            table.add_row(r.benchmark, _case_params(r), "-",
                           Text(r.status.value, style="yellow"), "", "", "",
                           ref(f"{r.benchmark} {r.status.value}: {reason}"))  # fmt: skip
             continue
@@ -68,9 +77,12 @@ def results_table(
             if r.unit == "fraction"
             else interval(s.ci_low, s.ci_high)
         )
+        # The case is named once, on its first metric's row.
+        first = case != previous
+        previous = case
         table.add_row(
-            r.benchmark,
-            params_text(r.params),
+            r.benchmark if first else "",
+            _case_params(r) if first else "",
             r.metric,
             quantity(s.median, r.unit),
             ci,
