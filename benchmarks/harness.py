@@ -27,7 +27,7 @@ from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
 from fleetwise.store import Store
 
-PYPERF_SCRIPT = '''
+PYPERF_SCRIPT = """
 import pyperf, time, torch
 n = {size}
 a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
@@ -38,14 +38,21 @@ def bench(loops):
     return time.perf_counter() - t0
 runner = pyperf.Runner(processes={processes}, values={values}, warmups=1, min_time={min_time})
 runner.bench_time_func("gemm", bench)
-'''
+"""
 
 
 def gemm_case(size: int, repeat: int, min_sample_time: float) -> Suite:
     params = {"size": size, "dtype": "fp32", "device": "cpu"}
-    case = Case(index=0, key=case_key(0, "compute.gemm", params), benchmark="compute.gemm",
-                params=params, warmup=1, repeat=repeat, min_sample_time=min_sample_time,
-                timeout=300)  # fmt: skip
+    case = Case(
+        index=0,
+        key=case_key(0, "compute.gemm", params),
+        benchmark="compute.gemm",
+        params=params,
+        warmup=1,
+        repeat=repeat,
+        min_sample_time=min_sample_time,
+        timeout=300,
+    )
     return Suite(name="harness-gemm", source="benchmarks/harness.py", cases=[case])
 
 
@@ -107,8 +114,11 @@ def main() -> None:
             mean, p_cv = pyperf_mean(args.size, tmp, i, args.min_sample_time)
             pyperf_means.append(mean)
             pyperf_within.append(p_cv)
-            print(f"run {i + 1}: fleetwise {med:.4f} TFLOP/s (CV {run_cv:.1%}), bare {bare:.4f} "
-                  f"(ratio {med / bare:.3f}), pyperf {mean:.4f} (CV {p_cv:.1%})", flush=True)  # fmt: skip
+            print(
+                f"run {i + 1}: fleetwise {med:.4f} TFLOP/s (CV {run_cv:.1%}), bare {bare:.4f} "
+                f"(ratio {med / bare:.3f}), pyperf {mean:.4f} (CV {p_cv:.1%})",
+                flush=True,
+            )
         store.close()
     ratio = statistics.median(ratios)
     rows = [

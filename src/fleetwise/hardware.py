@@ -29,9 +29,16 @@ FLOPS_UNIT = "TFLOP/s"
 MEMBW_UNIT = "GB/s"
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8")
 _ALIASES = {
-    "float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32",
-    "bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float8": "fp8", "fp8_e4m3": "fp8",
-}  # fmt: skip
+    "float64": "fp64",
+    "double": "fp64",
+    "float32": "fp32",
+    "float": "fp32",
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "half": "fp16",
+    "float8": "fp8",
+    "fp8_e4m3": "fp8",
+}
 #: The day the GPU figures below were last checked against the named documents.
 CHECKED = "2026-11-24"
 
@@ -59,51 +66,88 @@ _A100 = {"fp64": 19.5, "fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0
 _A100_DS = "NVIDIA A100 Tensor Core GPU datasheet"
 KNOWN_GPUS: tuple[GpuSpec, ...] = (
     GpuSpec(
-        "h100-pcie", r"\bH100\b.*\bPCIe\b",
+        "h100-pcie",
+        r"\bH100\b.*\bPCIe\b",
         {"fp64": 51.2, "fp32": 51.2, "tf32": 378.0, "bf16": 756.0, "fp16": 756.0, "fp8": 1513.0},
         2000.0,
         "NVIDIA H100 Tensor Core GPU datasheet, H100 PCIe column; dense figures as in the "
         "NVIDIA H100 Tensor Core GPU Architecture whitepaper",
     ),
     GpuSpec(
-        "h100-sxm5", r"\bH100\b(?!.*\b(PCIe|NVL)\b)", _H100_SXM, 3350.0,
+        "h100-sxm5",
+        r"\bH100\b(?!.*\b(PCIe|NVL)\b)",
+        _H100_SXM,
+        3350.0,
         "NVIDIA H100 Tensor Core GPU datasheet, H100 SXM column; dense figures as in the "
         "NVIDIA H100 Tensor Core GPU Architecture whitepaper",
     ),
     GpuSpec(
-        "h200-sxm", r"\bH200\b(?!.*\bNVL\b)", _H100_SXM, 4800.0,
+        "h200-sxm",
+        r"\bH200\b(?!.*\bNVL\b)",
+        _H100_SXM,
+        4800.0,
         "NVIDIA H200 Tensor Core GPU datasheet, H200 SXM column (sparse Tensor Core figures "
         "halved; same GH100 compute as H100 SXM5)",
     ),
     GpuSpec(
-        "b200", r"\bB200\b",
+        "b200",
+        r"\bB200\b",
         {"fp64": 37.0, "fp32": 75.0, "tf32": 1100.0, "bf16": 2250.0, "fp16": 2250.0, "fp8": 4500.0},
         7700.0,
         "NVIDIA HGX B200 specifications, per-GPU figures (1,000 W; sparse Tensor Core "
         "figures halved; tf32 as printed, 2.2 PFLOPS sparse)",
     ),
-    GpuSpec("a100-sxm4-80gb", r"\bA100\b.*\bSXM.*\b80\s*GB", _A100, 2039.0,
-            f"{_A100_DS}, A100 80GB SXM column"),
-    GpuSpec("a100-sxm4-40gb", r"\bA100\b.*\bSXM.*\b40\s*GB", _A100, 1555.0,
-            f"{_A100_DS}, A100 40GB SXM column"),
-    GpuSpec("a100-pcie-80gb", r"\bA100\b(.*\b80\s*GB.*PCIe|.*PCIe.*\b80\s*GB)", _A100, 1935.0,
-            f"{_A100_DS}, A100 80GB PCIe column"),
-    GpuSpec("a100-pcie-40gb", r"\bA100\b(.*\b40\s*GB.*PCIe|.*PCIe.*\b40\s*GB)", _A100, 1555.0,
-            f"{_A100_DS}, A100 40GB PCIe column"),
     GpuSpec(
-        "l40s", r"\bL40S\b",  # the datasheet gives no FP64 figure, so none is claimed
-        {"fp32": 91.6, "tf32": 183.0, "bf16": 362.05, "fp16": 362.05, "fp8": 733.0}, 864.0,
+        "a100-sxm4-80gb",
+        r"\bA100\b.*\bSXM.*\b80\s*GB",
+        _A100,
+        2039.0,
+        f"{_A100_DS}, A100 80GB SXM column",
+    ),
+    GpuSpec(
+        "a100-sxm4-40gb",
+        r"\bA100\b.*\bSXM.*\b40\s*GB",
+        _A100,
+        1555.0,
+        f"{_A100_DS}, A100 40GB SXM column",
+    ),
+    GpuSpec(
+        "a100-pcie-80gb",
+        r"\bA100\b(.*\b80\s*GB.*PCIe|.*PCIe.*\b80\s*GB)",
+        _A100,
+        1935.0,
+        f"{_A100_DS}, A100 80GB PCIe column",
+    ),
+    GpuSpec(
+        "a100-pcie-40gb",
+        r"\bA100\b(.*\b40\s*GB.*PCIe|.*PCIe.*\b40\s*GB)",
+        _A100,
+        1555.0,
+        f"{_A100_DS}, A100 40GB PCIe column",
+    ),
+    GpuSpec(
+        "l40s",
+        r"\bL40S\b",  # the datasheet gives no FP64 figure, so none is claimed
+        {"fp32": 91.6, "tf32": 183.0, "bf16": 362.05, "fp16": 362.05, "fp8": 733.0},
+        864.0,
         "NVIDIA L40S GPU datasheet (figures as printed; its bf16 is 1.2% under half its fp8)",
     ),
     GpuSpec(
-        "mi300x", r"\bMI300X\b",
-        {"fp64": 163.4, "fp32": 163.4, "tf32": 653.7, "bf16": 1307.4, "fp16": 1307.4,
-         "fp8": 2614.9},
+        "mi300x",
+        r"\bMI300X\b",
+        {
+            "fp64": 163.4,
+            "fp32": 163.4,
+            "tf32": 653.7,
+            "bf16": 1307.4,
+            "fp16": 1307.4,
+            "fp8": 2614.9,
+        },
         5300.0,
         "AMD Instinct MI300X accelerator datasheet (peak theoretical, dense; fp64/fp32 are "
         "the matrix rates)",
     ),
-)  # fmt: skip
+)
 
 
 def normalize_dtype(dtype: str) -> str:
@@ -325,8 +369,9 @@ def cpu_peak(kind: str, dtype: str | None = None, sources: CpuSources | None = N
                 f"{sockets} x {platform.channels} channels x {platform.ddr}-{platform.mts} x 8 B "
                 f"({platform.name})"
             )
-        return Peak(value=round(value, 1), unit=MEMBW_UNIT, source=f"estimated: {basis}",
-                    estimated=True)  # fmt: skip
+        return Peak(
+            value=round(value, 1), unit=MEMBW_UNIT, source=f"estimated: {basis}", estimated=True
+        )
     per_cycle = cpu_flops_per_cycle(info, normalize_dtype(dtype or "fp32"))
     clock = cpu_clock_ghz(info, src.max_freq_khz)
     if per_cycle is None or clock is None:

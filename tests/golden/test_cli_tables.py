@@ -34,59 +34,134 @@ def check(name: str, text: str, update: bool) -> None:
     assert text == path.read_text()
 
 
-def _ok(index: int, bench: str, params: dict[str, object], metric: str, unit: str,
-        samples: list[float], peak: Peak | None = None) -> ResultRecord:  # fmt: skip
+def _ok(
+    index: int,
+    bench: str,
+    params: dict[str, object],
+    metric: str,
+    unit: str,
+    samples: list[float],
+    peak: Peak | None = None,
+) -> ResultRecord:
     s = summarize(samples)
     return ResultRecord(
-        case_key=f"{index:03d}-x", case_index=index, benchmark=bench, layer=bench.split(".")[0],
-        params=params, metric=metric, unit=unit, direction="higher", samples=samples,
-        summary=s, peak=peak, efficiency=s.median / peak.value if peak else None,
+        case_key=f"{index:03d}-x",
+        case_index=index,
+        benchmark=bench,
+        layer=bench.split(".")[0],
+        params=params,
+        metric=metric,
+        unit=unit,
+        direction="higher",
+        samples=samples,
+        summary=s,
+        peak=peak,
+        efficiency=s.median / peak.value if peak else None,
         warnings=stability_warnings(s, load_avg=0.3, cores=2, steal_pct=0.0),
-        environment_id=1, run_id=1,
-    )  # fmt: skip
+        environment_id=1,
+        run_id=1,
+    )
 
 
 def sample_results() -> list[ResultRecord]:
-    cpu_peak = Peak(value=0.3328, unit="TFLOP/s", estimated=True,
-                    source="estimated: 2 cores x 2.60 GHz x 64 FLOP/cycle")  # fmt: skip
+    cpu_peak = Peak(
+        value=0.3328,
+        unit="TFLOP/s",
+        estimated=True,
+        source="estimated: 2 cores x 2.60 GHz x 64 FLOP/cycle",
+    )
     return [
-        _ok(0, "compute.gemm", {"size": 1024, "dtype": "fp32", "device": "cpu"}, "tflops",
-            "TFLOP/s", [0.1711, 0.1702, 0.1725, 0.1698, 0.1719], cpu_peak),
-        _ok(1, "storage.fio", {"rw": "randread", "bs": "4k"}, "iops", "IO/s",
-            [41200.0, 39800.0, 45100.0, 30100.0]),
-        ResultRecord(case_key="002-y", case_index=2, benchmark="network.host_device_copy",
-                     layer="network", params={"size_mb": 256}, metric="h2d_pinned",
-                     unit="GB/s", direction="higher", status=ResultStatus.SKIPPED,
-                     error="network.host_device_copy needs a CUDA GPU and none is available",
-                     run_id=1),
-        ResultRecord(case_key="002-y", case_index=2, benchmark="network.host_device_copy",
-                     layer="network", params={"size_mb": 256}, metric="d2h_pinned",
-                     unit="GB/s", direction="higher", status=ResultStatus.SKIPPED,
-                     error="network.host_device_copy needs a CUDA GPU and none is available",
-                     run_id=1),
-    ]  # fmt: skip
+        _ok(
+            0,
+            "compute.gemm",
+            {"size": 1024, "dtype": "fp32", "device": "cpu"},
+            "tflops",
+            "TFLOP/s",
+            [0.1711, 0.1702, 0.1725, 0.1698, 0.1719],
+            cpu_peak,
+        ),
+        _ok(
+            1,
+            "storage.fio",
+            {"rw": "randread", "bs": "4k"},
+            "iops",
+            "IO/s",
+            [41200.0, 39800.0, 45100.0, 30100.0],
+        ),
+        ResultRecord(
+            case_key="002-y",
+            case_index=2,
+            benchmark="network.host_device_copy",
+            layer="network",
+            params={"size_mb": 256},
+            metric="h2d_pinned",
+            unit="GB/s",
+            direction="higher",
+            status=ResultStatus.SKIPPED,
+            error="network.host_device_copy needs a CUDA GPU and none is available",
+            run_id=1,
+        ),
+        ResultRecord(
+            case_key="002-y",
+            case_index=2,
+            benchmark="network.host_device_copy",
+            layer="network",
+            params={"size_mb": 256},
+            metric="d2h_pinned",
+            unit="GB/s",
+            direction="higher",
+            status=ResultStatus.SKIPPED,
+            error="network.host_device_copy needs a CUDA GPU and none is available",
+            run_id=1,
+        ),
+    ]
 
 
 def test_results_table(update_goldens: bool) -> None:
-    check("results_table.txt", render(results_view(sample_results(), title="run 1: quick")),
-          update_goldens)  # fmt: skip
+    check(
+        "results_table.txt",
+        render(results_view(sample_results(), title="run 1: quick")),
+        update_goldens,
+    )
 
 
 def test_runs_table(update_goldens: bool) -> None:
     runs = [
-        RunRecord(id=2, suite="quick", status=RunStatus.INTERRUPTED, executor="local",
-                  started_at=T0, tags=["baseline"], host="node-1"),
-        RunRecord(id=1, suite="quick", status=RunStatus.COMPLETED, executor="local",
-                  started_at=T0, finished_at=T0.replace(minute=1, second=12), host="node-1"),
-    ]  # fmt: skip
+        RunRecord(
+            id=2,
+            suite="quick",
+            status=RunStatus.INTERRUPTED,
+            executor="local",
+            started_at=T0,
+            tags=["baseline"],
+            host="node-1",
+        ),
+        RunRecord(
+            id=1,
+            suite="quick",
+            status=RunStatus.COMPLETED,
+            executor="local",
+            started_at=T0,
+            finished_at=T0.replace(minute=1, second=12),
+            host="node-1",
+        ),
+    ]
     check("runs_table.txt", render(runs_table(runs)), update_goldens)
 
 
 def test_verify_view(update_goldens: bool) -> None:
     old = sample_results()
     new = [r.model_copy(update={"environment_id": 2}) for r in sample_results()]
-    new[0] = _ok(0, "compute.gemm", old[0].params, "tflops", "TFLOP/s",
-                 [0.1511, 0.1502, 0.1525, 0.1498, 0.1519]).model_copy(update={"environment_id": 2})  # fmt: skip
-    envs = {1: {"libraries": {"torch": "2.13.0"}, "load": {"loadavg_1m": 0.1}},
-            2: {"libraries": {"torch": "2.14.1"}, "load": {"loadavg_1m": 1.9}}}  # fmt: skip
+    new[0] = _ok(
+        0,
+        "compute.gemm",
+        old[0].params,
+        "tflops",
+        "TFLOP/s",
+        [0.1511, 0.1502, 0.1525, 0.1498, 0.1519],
+    ).model_copy(update={"environment_id": 2})
+    envs = {
+        1: {"libraries": {"torch": "2.13.0"}, "load": {"loadavg_1m": 0.1}},
+        2: {"libraries": {"torch": "2.14.1"}, "load": {"loadavg_1m": 1.9}},
+    }
     check("verify_view.txt", render(verify_view(verify(old, new, envs))), update_goldens)

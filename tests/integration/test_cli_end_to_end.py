@@ -36,7 +36,9 @@ def test_run_show_list_export(tmp_path: Path) -> None:
     done = cli("bench", "run", str(SUITES / "tiny.yaml"), "--db", db, "--tag", "e2e")
     assert done.returncode == 0, done.stderr
     assert "run 1: tiny (completed)" in done.stdout
-    assert "orchestration.spawn" in done.stdout and "latency" in done.stdout and " ms" in done.stdout
+    assert (
+        "orchestration.spawn" in done.stdout and "latency" in done.stdout and " ms" in done.stdout
+    )
 
     shown = json.loads(cli("bench", "show", "1", "--db", db, "--json").stdout)
     assert shown["schema_version"] == 1
@@ -101,8 +103,17 @@ def _wait_for_results(db: Path, count: int, timeout: float = 120.0) -> None:
 
 def _start_run(db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "fleetwise", "bench", "run", str(SUITES / "slow.yaml"),
-         "--db", str(db), "--no-progress"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "fleetwise",
+            "bench",
+            "run",
+            str(SUITES / "slow.yaml"),
+            "--db",
+            str(db),
+            "--no-progress",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -144,6 +155,7 @@ def test_ctrl_c_marks_interrupted_and_keeps_results(tmp_path: Path) -> None:
         assert conn.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
         assert conn.execute("SELECT count(*) FROM results").fetchone()[0] >= 1
     # No benchmark process outlives the interrupted run.
-    leftover = subprocess.run(["pgrep", "-f", "fleetwise.collect.worker"], capture_output=True,
-                              text=True, check=False)  # fmt: skip
+    leftover = subprocess.run(
+        ["pgrep", "-f", "fleetwise.collect.worker"], capture_output=True, text=True, check=False
+    )
     assert str(proc.pid) not in leftover.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fleetwise.analyze.stats import (
@@ -49,18 +49,17 @@ def test_summary_scales_with_the_data(xs: list[float], k: float) -> None:
     assert math.isclose(b.cv, a.cv, rel_tol=1e-6, abs_tol=1e-12)
 
 
-@settings(deadline=None)
-@given(st.integers(min_value=0, max_value=10_000))
-def test_ci_covers_the_true_median_most_of_the_time(seed: int) -> None:
-    # A 95% interval from 15 normal samples: coverage over 200 seeded trials is near 0.95
-    # (percentile bootstrap of a median runs slightly under nominal at small n).
-    rng = np.random.default_rng(seed)
+def test_ci_covers_the_true_median_near_nominal_rate() -> None:
+    # Frequentist coverage of the 95% interval on 1,000 seeded normal samples of n = 15.
+    # The percentile bootstrap of a median runs a little under nominal at small n (measured:
+    # 0.92); 0.90 leaves room for the trials' own sampling error (sd about 0.008).
+    rng = np.random.default_rng(1)
     hits = 0
-    for _ in range(200):
+    for i in range(1000):
         x = rng.normal(100.0, 5.0, size=15)
-        lo, hi = bootstrap_median_ci(x, resamples=500, seed=seed)
+        lo, hi = bootstrap_median_ci(x, resamples=1000, seed=i)
         hits += lo <= 100.0 <= hi
-    assert hits / 200 >= 0.85
+    assert 0.90 <= hits / 1000 <= 0.99
 
 
 @given(st.lists(finite, min_size=3, max_size=20))

@@ -170,10 +170,13 @@ def test_train_step_without_a_peak_reports_nan_and_a_note(
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_inference_latency_percentiles(tmp_path: Path, dtype: str) -> None:
-    result = run(tmp_path, "compute.inference", batch_size=2, requests=8, dtype=dtype,
-                 **TINY_MODEL)  # fmt: skip
-    units = {"latency_p50": "ms", "latency_p90": "ms", "latency_p99": "ms",
-             "throughput": "samples/s"}  # fmt: skip
+    result = run(tmp_path, "compute.inference", batch_size=2, requests=8, dtype=dtype, **TINY_MODEL)
+    units = {
+        "latency_p50": "ms",
+        "latency_p90": "ms",
+        "latency_p99": "ms",
+        "throughput": "samples/s",
+    }
     assert_ok(result, units)
     p50, p90, p99 = (metric(result, f"latency_p{q}")["samples"] for q in (50, 90, 99))
     assert all(a <= b <= c for a, b, c in zip(p50, p90, p99, strict=True))
@@ -200,8 +203,10 @@ def test_gemm_on_gpu(tmp_path: Path, dtype: str) -> None:
 @pytest.mark.gpu
 @needs_gpu
 def test_model_cases_on_gpu(tmp_path: Path) -> None:
-    assert_ok(run(tmp_path, "compute.membw", size_mib=256, device="cuda"),
-              {"copy": "GB/s", "triad": "GB/s"})  # fmt: skip
+    assert_ok(
+        run(tmp_path, "compute.membw", size_mib=256, device="cuda"),
+        {"copy": "GB/s", "triad": "GB/s"},
+    )
     result = run(tmp_path, "compute.train_step", dtype="bf16", device="cuda")
     assert result["status"] == "ok", result["error"]
     result = run(tmp_path, "compute.inference", batch_size=4, requests=20, device="cuda")

@@ -118,8 +118,15 @@ flags\t\t: fpu sse2 avx fma avx2 avx512f avx512ifma avx512_bf16 avx512_fp16 amx_
 """
 
 
-def _cpuinfo(model: str, flags: str, *, vendor: str = "GenuineIntel", family: int = 6,
-             sockets: int = 1, cores: int = 2) -> str:  # fmt: skip
+def _cpuinfo(
+    model: str,
+    flags: str,
+    *,
+    vendor: str = "GenuineIntel",
+    family: int = 6,
+    sockets: int = 1,
+    cores: int = 2,
+) -> str:
     blocks = []
     for s in range(sockets):
         for c in range(cores):
@@ -171,8 +178,12 @@ def test_cpu_simd_classes() -> None:
     p = cpu_peak("flops", "bf16", desktop)  # no native bf16: the fp32 rate
     assert p is not None and p.value == pytest.approx(2 * 3.6 * 32 / 1000)
     assert "AVX2+FMA" in p.source and "fp32 rate" in p.source
-    zen4 = _cpuinfo("AMD EPYC 9654 96-Core Processor", "avx2 fma avx512f avx512_bf16",
-                    vendor="AuthenticAMD", family=25)  # fmt: skip
+    zen4 = _cpuinfo(
+        "AMD EPYC 9654 96-Core Processor",
+        "avx2 fma avx512f avx512_bf16",
+        vendor="AuthenticAMD",
+        family=25,
+    )
     p = cpu_peak("flops", "fp32", CpuSources(zen4))
     assert p is not None and "32 FLOP/cycle" in p.source  # 512-bit ops on 256-bit units
 
@@ -183,8 +194,13 @@ def test_cpu_membw_platform_estimates() -> None:
     assert "Sapphire Rapids" in spr.source and "8 channels x DDR5-4800" in spr.source
     icx = _cpuinfo("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", "avx2 fma avx512f avx512ifma")
     assert cpu_peak("membw", sources=CpuSources(icx)).value == 204.8  # type: ignore[union-attr]
-    genoa = _cpuinfo("AMD EPYC 9654 96-Core Processor", "avx2 fma avx512f",
-                     vendor="AuthenticAMD", family=25, sockets=2)  # fmt: skip
+    genoa = _cpuinfo(
+        "AMD EPYC 9654 96-Core Processor",
+        "avx2 fma avx512f",
+        vendor="AuthenticAMD",
+        family=25,
+        sockets=2,
+    )
     p = cpu_peak("membw", sources=CpuSources(genoa))
     assert p is not None and p.value == pytest.approx(2 * 460.8) and "2 sockets" in p.source
     desk = _cpuinfo("Intel(R) Core(TM) i7-9700K CPU @ 3.60GHz", "avx2 fma")

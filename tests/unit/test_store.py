@@ -43,7 +43,7 @@ def _result(metric: str = "tflops", status: ResultStatus = ResultStatus.OK) -> R
             max=1.1,
         )
         if ok
-        else None,  # fmt: skip
+        else None,
         peak=Peak(value=10.0, unit="TFLOP/s", source="test", estimated=True) if ok else None,
         efficiency=0.1 if ok else None,
         warnings=["w"] if ok else [],
@@ -61,8 +61,9 @@ def test_sqlite_is_wal_and_migrated(store: Store, db_url: str) -> None:
 def test_results_round_trip(store: Store) -> None:
     env = store.save_environment({"host": "h", "cpu": {"model": "x", "cores": 2}}, "f" * 64)
     assert store.save_environment({"host": "h"}, "f" * 64) == env  # one row per hash
-    run = store.create_run("quick", {"cases": []}, tags=["baseline", "baseline"],
-                           environment_id=env)  # fmt: skip
+    run = store.create_run(
+        "quick", {"cases": []}, tags=["baseline", "baseline"], environment_id=env
+    )
     assert run.status is RunStatus.RUNNING and run.tags == ["baseline"]
     rec = _result()
     store.add_results(run.id, [rec, _result("other", ResultStatus.FAILED)])

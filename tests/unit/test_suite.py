@@ -38,7 +38,7 @@ def test_bad_suites_name_file_line_and_key(name: str, expected: str) -> None:
 
 
 def test_missing_file_and_unknown_builtin() -> None:
-    with pytest.raises(SuiteError, match="nope.yaml: suite file not found"):
+    with pytest.raises(SuiteError, match=r"nope\.yaml: suite file not found"):
         load_suite("nope.yaml")
     with pytest.raises(SuiteError, match="built-in: gpu, quick, standard"):
         load_suite("nope")

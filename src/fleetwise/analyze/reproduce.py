@@ -42,6 +42,54 @@ def environment_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str,
     return changes
 
 
+def _verdict(
+    o: ResultRecord, r: ResultRecord | None, env_changes: dict[str, tuple[Any, Any]]
+) -> Verdict:
+    def make(**kw: Any) -> Verdict:
+        return Verdict(
+            benchmark=o.benchmark,
+            params=o.params,
+            metric=o.metric,
+            unit=o.unit,
+            env_changes=env_changes,
+            **kw,
+        )
+
+    os_ = o.summary
+    rs = r.summary if r is not None else None
+    if o.status is not ResultStatus.OK or os_ is None:
+        return make(
+            original_median=None,
+            original_ci=None,
+            rerun_median=rs.median if rs else None,
+            reproduced=None,
+            change=None,
+            cis_overlap=None,
+            reason=f"original {o.status.value}",
+        )
+    if r is None or rs is None:
+        why = "not re-run" if r is None else f"re-run {r.status.value}: {r.error or ''}".strip()
+        return make(
+            original_median=os_.median,
+            original_ci=(os_.ci_low, os_.ci_high),
+            rerun_median=None,
+            reproduced=False,
+            change=None,
+            cis_overlap=None,
+            reason=why,
+        )
+    inside = os_.ci_low <= rs.median <= os_.ci_high
+    return make(
+        original_median=os_.median,
+        original_ci=(os_.ci_low, os_.ci_high),
+        rerun_median=rs.median,
+        reproduced=inside,
+        change=rs.median / os_.median - 1.0 if os_.median else None,
+        cis_overlap=rs.ci_low <= os_.ci_high and os_.ci_low <= rs.ci_high,
+        reason="within the original CI" if inside else "outside the original CI",
+    )
+
+
 def verify(
     original: Sequence[ResultRecord],
     rerun: Sequence[ResultRecord],
@@ -53,37 +101,9 @@ def verify(
     for o in original:
         r = by_key.get((o.case_key, o.metric))
         env_changes: dict[str, tuple[Any, Any]] = {}
-        if r is not None and o.environment_id in envs and r.environment_id in envs:
-            env_changes = environment_changes(envs[o.environment_id], envs[r.environment_id])
-        base = {"benchmark": o.benchmark, "params": o.params, "metric": o.metric, "unit": o.unit,
-                "env_changes": env_changes}  # fmt: skip
-        os_, rs = o.summary, r.summary if r is not None else None
-        if o.status is not ResultStatus.OK or os_ is None:
-            verdicts.append(Verdict(**base, original_median=None, original_ci=None,
-                                    rerun_median=rs.median if rs else None, reproduced=None,
-                                    change=None, cis_overlap=None,
-                                    reason=f"original {o.status.value}"))  # fmt: skip
-            continue
-        if r is None or rs is None:
-            why = "not re-run" if r is None else f"re-run {r.status.value}: {r.error or ''}".strip()
-            verdicts.append(Verdict(**base, original_median=os_.median,
-                                    original_ci=(os_.ci_low, os_.ci_high), rerun_median=None,
-                                    reproduced=False, change=None, cis_overlap=None,
-                                    reason=why))  # fmt: skip
-            continue
-        inside = os_.ci_low <= rs.median <= os_.ci_high
-        overlap = rs.ci_low <= os_.ci_high and os_.ci_low <= rs.ci_high
-        change = rs.median / os_.median - 1.0 if os_.median else None
-        verdicts.append(
-            Verdict(
-                **base,
-                original_median=os_.median,
-                original_ci=(os_.ci_low, os_.ci_high),
-                rerun_median=rs.median,
-                reproduced=inside,
-                change=change,
-                cis_overlap=overlap,
-                reason="within the original CI" if inside else "outside the original CI",
-            )
-        )
+        a = envs.get(o.environment_id) if o.environment_id is not None else None
+        b = envs.get(r.environment_id) if r is not None and r.environment_id is not None else None
+        if a is not None and b is not None:
+            env_changes = environment_changes(a, b)
+        verdicts.append(_verdict(o, r, env_changes))
     return verdicts

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from fleetwise.models import Summary
 
@@ -27,7 +28,7 @@ STEAL_WARN_PCT = 5.0
 
 
 def bootstrap_median_ci(
-    samples: Sequence[float],
+    samples: Sequence[float] | NDArray[np.float64],
     confidence: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = DEFAULT_SEED,
@@ -109,7 +110,8 @@ def stability_warnings(
     out: list[str] = []
     if summary.n < MIN_SAMPLES_WARN:
         out.append(
-            f"only {summary.n} samples: the CI is wide; raise 'repeat' to {MIN_SAMPLES_WARN} or more"
+            f"only {summary.n} samples: the CI is wide; "
+            f"raise 'repeat' to {MIN_SAMPLES_WARN} or more"
         )
     if summary.cv >= CV_WARN:
         out.append(

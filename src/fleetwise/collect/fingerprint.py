@@ -43,9 +43,20 @@ VOLATILE = ("load", "captured_at", "git")
 UNHASHED = re.compile(r"^(cpu\.mhz|python\.executable|gpus\[\d+\]\.sm_clock_mhz)$")
 #: CPU flags worth keeping (the full list is long and says little more).
 KEY_FLAGS = (
-    "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni",
-    "amx_tile", "amx_bf16", "amx_int8", "sve", "asimd", "hypervisor",
-)  # fmt: skip
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx512_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "sve",
+    "asimd",
+    "hypervisor",
+)
 
 
 def _run(cmd: list[str], timeout: float = 10.0) -> str | None:
@@ -91,7 +102,9 @@ def cpu_info() -> dict[str, Any]:
     info = parse_cpuinfo(_read("/proc/cpuinfo") or "")
     info["cores"] = len(os.sched_getaffinity(0))
     info["logical_cpus"] = info["logical_cpus"] or os.cpu_count() or 0
-    info["governor"] = (_read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or "").strip()
+    info["governor"] = (
+        _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") or ""
+    ).strip()
     max_khz = _read("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     info["max_mhz"] = int(max_khz) / 1000 if max_khz and max_khz.strip().isdigit() else None
     info["arch"] = platform.machine()
@@ -135,7 +148,9 @@ def _num(text: str) -> float | None:
 
 def gpu_info() -> dict[str, Any]:
     """GPUs from nvidia-smi when present, else from torch (which also covers ROCm)."""
-    query = "name,memory.total,driver_version,clocks.max.sm,clocks.max.mem,clocks.sm,persistence_mode"
+    query = (
+        "name,memory.total,driver_version,clocks.max.sm,clocks.max.mem,clocks.sm,persistence_mode"
+    )
     out = _run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"])
     gpus = parse_nvidia_smi(out) if out else []
     cuda = None
@@ -150,9 +165,7 @@ def gpu_info() -> dict[str, Any]:
             if torch.cuda.is_available():
                 for i in range(torch.cuda.device_count()):
                     props = torch.cuda.get_device_properties(i)
-                    gpus.append(
-                        {"name": props.name, "memory_mib": props.total_memory / 2**20}
-                    )
+                    gpus.append({"name": props.name, "memory_mib": props.total_memory / 2**20})
         except ImportError:
             pass
     return {"gpus": gpus, "cuda_driver_version": cuda}
@@ -186,7 +199,8 @@ def library_info() -> dict[str, Any]:
             libs["torch_cuda"] = torch.version.cuda
             libs["torch_hip"] = getattr(torch.version, "hip", None)
             libs["torch_blas"] = _torch_blas(torch.__config__.show())
-            libs["cudnn"] = torch.backends.cudnn.version() if torch.cuda.is_available() else None
+            cuda = torch.cuda.is_available()
+            libs["cudnn"] = torch.backends.cudnn.version() if cuda else None  # type: ignore[no-untyped-call]
             libs["torch_threads"] = torch.get_num_threads()
         except ImportError:
             pass

@@ -111,9 +111,13 @@ def outcome_to_results(
         if efficiency is not None and efficiency > 1.0 and peak is not None:
             warnings.append(
                 f"efficiency {efficiency:.0%} exceeds the peak ({peak.source}); the peak is "
-                + ("an estimate (turbo clocks above the one read); set FLEETWISE_PEAK_* to "
-                   "the real figure" if peak.estimated else "check the device identification")
-            )  # fmt: skip
+                + (
+                    "an estimate (turbo clocks above the one read); set FLEETWISE_PEAK_* to "
+                    "the real figure"
+                    if peak.estimated
+                    else "check the device identification"
+                )
+            )
         if summary is not None:
             warnings += stability_warnings(
                 summary, load_avg=load_avg, cores=cores, steal_pct=steal_pct
@@ -186,7 +190,9 @@ def resume(
         raise InputError(f"run {run_id} is already completed; nothing to resume")
     if run.status is RunStatus.RUNNING:
         raise InputError(f"run {run_id} is still running (pid {run.pid} on {run.host})")
-    suite = Suite.model_validate({k: run.config[k] for k in ("name", "description", "source", "cases")})
+    suite = Suite.model_validate(
+        {k: run.config[k] for k in ("name", "description", "source", "cases")}
+    )
     env_id, fp = _capture_environment(store)
     store.set_run_status(run_id, RunStatus.RUNNING)
     return _execute(store, store.get_run(run_id), suite, env_id, fp, workdir, observer, execute)
@@ -238,8 +244,12 @@ def _execute(
             if observer:
                 observer.case_finished(case, records)
     except KeyboardInterrupt:
-        store.set_run_status(run.id, RunStatus.INTERRUPTED, end_state=_end_state(run_times),
-                             error="interrupted by the user (Ctrl-C)")  # fmt: skip
+        store.set_run_status(
+            run.id,
+            RunStatus.INTERRUPTED,
+            end_state=_end_state(run_times),
+            error="interrupted by the user (Ctrl-C)",
+        )
         raise RunInterrupted(store.get_run(run.id)) from None
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -30,31 +30,31 @@ class _Strict(BaseModel):
 
 
 class Defaults(_Strict):
-    warmup: int = Field(1, ge=0)
-    repeat: int = Field(5, ge=1)
-    min_sample_time: float = Field(0.05, gt=0)
+    warmup: int = Field(default=1, ge=0)
+    repeat: int = Field(default=5, ge=1)
+    min_sample_time: float = Field(default=0.05, gt=0)
     #: seconds before the case's process is killed and the case stored as timed out
-    timeout: float = Field(120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0)
     #: optional sampling budget in seconds (at least 3 samples are always taken)
-    max_time: float | None = Field(None, gt=0)
+    max_time: float | None = Field(default=None, gt=0)
 
 
 class CaseSpec(_Strict):
     benchmark: str
     params: dict[str, Any] = Field(default_factory=dict)
     matrix: dict[str, list[Any]] = Field(default_factory=dict)
-    warmup: int | None = Field(None, ge=0)
-    repeat: int | None = Field(None, ge=1)
-    min_sample_time: float | None = Field(None, gt=0)
-    timeout: float | None = Field(None, gt=0)
-    max_time: float | None = Field(None, gt=0)
+    warmup: int | None = Field(default=None, ge=0)
+    repeat: int | None = Field(default=None, ge=1)
+    min_sample_time: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    max_time: float | None = Field(default=None, gt=0)
 
 
 class SuiteFile(_Strict):
     schema_version: int = SUITE_SCHEMA_VERSION
     name: str
     description: str = ""
-    defaults: Defaults = Field(default_factory=Defaults)
+    defaults: Defaults = Field(default_factory=lambda: Defaults())
     cases: list[CaseSpec] = Field(min_length=1)
 
 
@@ -87,7 +87,9 @@ class Suite(BaseModel):
 
 def builtin_suites() -> list[str]:
     folder = resources.files("fleetwise.collect") / "suites"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
@@ -101,7 +103,9 @@ def resolve_suite_path(name_or_path: str) -> Path:
     candidate = folder / f"{name_or_path}.yaml"
     if not candidate.is_file():
         known = ", ".join(builtin_suites())
-        raise SuiteError(f"{name_or_path}: no such suite file or built-in suite (built-in: {known})")
+        raise SuiteError(
+            f"{name_or_path}: no such suite file or built-in suite (built-in: {known})"
+        )
     return Path(str(candidate))
 
 
@@ -167,8 +171,9 @@ def load_suite(name_or_path: str) -> Suite:
             f"{path}: schema_version {doc.schema_version} is newer than this fleetwise "
             f"reads ({SUITE_SCHEMA_VERSION}); upgrade fleetwise"
         )
-    return Suite(name=doc.name, description=doc.description, source=str(path),
-                 cases=_expand(path, root, doc))  # fmt: skip
+    return Suite(
+        name=doc.name, description=doc.description, source=str(path), cases=_expand(path, root, doc)
+    )
 
 
 def _expand(path: Path, root: yaml.Node | None, doc: SuiteFile) -> list[Case]:

@@ -29,6 +29,12 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _event() -> Any:
+    import torch
+
+    return torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+
+
 class Timer:
     """Times ``fn`` in seconds per call, with a calibrated loop count."""
 
@@ -82,8 +88,8 @@ class Timer:
 
         torch.cuda.synchronize()
         if not self.flush_l2:
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
+            start = _event()
+            end = _event()
             start.record()
             for _ in range(loops):
                 fn()
@@ -91,9 +97,11 @@ class Timer:
             torch.cuda.synchronize()
             return float(start.elapsed_time(end)) / 1e3
         if self._flush_buf is None:
-            self._flush_buf = torch.empty(L2_FLUSH_BYTES // 4, dtype=torch.int32, device=self.device)
-        starts = [torch.cuda.Event(enable_timing=True) for _ in range(loops)]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(loops)]
+            self._flush_buf = torch.empty(
+                L2_FLUSH_BYTES // 4, dtype=torch.int32, device=self.device
+            )
+        starts = [_event() for _ in range(loops)]
+        ends = [_event() for _ in range(loops)]
         for i in range(loops):
             self._flush_buf.zero_()
             starts[i].record()

@@ -11,7 +11,6 @@ run (fio, torch) may print.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import tempfile
@@ -119,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(spec)
     tmp = Path(args[1] + ".tmp")
     tmp.write_text(json.dumps(result))
-    os.replace(tmp, args[1])
+    tmp.replace(args[1])
     return 0
 
 

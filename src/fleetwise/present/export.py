@@ -11,10 +11,32 @@ from typing import Any
 from fleetwise.models import SCHEMA_VERSION, EnvironmentRecord, ResultRecord, RunRecord
 
 CSV_COLUMNS = (
-    "run_id", "benchmark", "layer", "params", "metric", "unit", "direction", "status", "n",
-    "median", "mean", "stdev", "iqr", "ci_low", "ci_high", "cv", "min", "max", "peak",
-    "peak_unit", "peak_source", "efficiency", "warnings", "error", "samples",
-)  # fmt: skip
+    "run_id",
+    "benchmark",
+    "layer",
+    "params",
+    "metric",
+    "unit",
+    "direction",
+    "status",
+    "n",
+    "median",
+    "mean",
+    "stdev",
+    "iqr",
+    "ci_low",
+    "ci_high",
+    "cv",
+    "min",
+    "max",
+    "peak",
+    "peak_unit",
+    "peak_source",
+    "efficiency",
+    "warnings",
+    "error",
+    "samples",
+)
 
 
 def run_document(

@@ -104,7 +104,9 @@ class Store:
                 current = MigrationContext.configure(conn).get_current_revision()
                 if current == head:
                     return
-                if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+                if current is not None and current not in {
+                    r.revision for r in script.walk_revisions()
+                }:
                     raise StoreError(
                         f"{self.url}: database schema revision {current} is newer than this "
                         "fleetwise knows; upgrade fleetwise"
@@ -112,7 +114,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open store {self.url}: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(
+                f"cannot open store {self.url}: {exc.__class__.__name__}: {exc}"
+            ) from exc
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

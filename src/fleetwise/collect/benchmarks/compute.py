@@ -42,8 +42,13 @@ def _require_torch() -> None:
 def _torch_dtype(name: str) -> torch.dtype:
     import torch
 
-    table = {"fp64": torch.float64, "fp32": torch.float32, "tf32": torch.float32,
-             "bf16": torch.bfloat16, "fp16": torch.float16}  # fmt: skip
+    table = {
+        "fp64": torch.float64,
+        "fp32": torch.float32,
+        "tf32": torch.float32,
+        "bf16": torch.bfloat16,
+        "fp16": torch.float16,
+    }
     return table[name]
 
 
@@ -72,8 +77,9 @@ class _TorchBenchmark(Benchmark):
             require_cuda(self.name)
             index = int(self.device.partition(":")[2] or 0)
             if index >= torch.cuda.device_count():
-                raise BenchmarkError(f"{self.name}: no {self.device} (found "
-                                     f"{torch.cuda.device_count()} GPUs)")  # fmt: skip
+                raise BenchmarkError(
+                    f"{self.name}: no {self.device} (found {torch.cuda.device_count()} GPUs)"
+                )
             torch.cuda.set_device(index)
         if self.params.threads is not None:
             torch.set_num_threads(self.params.threads)
@@ -250,8 +256,10 @@ class MemoryBandwidth(_TorchBenchmark):
         need = 3 * self.elements * 4
         free = torch.cuda.mem_get_info()[0] if gpu else psutil.virtual_memory().available
         if need > 0.8 * free:
-            raise BenchmarkError(f"{self.name}: 3 arrays of {self.size_mib:g} MiB do not fit "
-                                 f"in the {free / 2**20:.0f} MiB free on {device}")  # fmt: skip
+            raise BenchmarkError(
+                f"{self.name}: 3 arrays of {self.size_mib:g} MiB do not fit "
+                f"in the {free / 2**20:.0f} MiB free on {device}"
+            )
         if not gpu:
             llc = hardware.cpu_llc_bytes()
             if llc is not None and self.elements * 4 < 4 * llc:
@@ -289,8 +297,12 @@ class MemoryBandwidth(_TorchBenchmark):
         }
 
     def resolved_params(self) -> dict[str, Any]:
-        return {**super().resolved_params(), "size_mib": self.size_mib,
-                "elements": self.elements, "dtype": "fp32"}  # fmt: skip
+        return {
+            **super().resolved_params(),
+            "size_mib": self.size_mib,
+            "elements": self.elements,
+            "dtype": "fp32",
+        }
 
     def calibration(self) -> dict[str, Any]:
         assert self.timer is not None

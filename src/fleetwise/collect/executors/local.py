@@ -40,8 +40,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _failure(case: Case, status: str, error: str) -> dict[str, Any]:
-    return {"benchmark": case.benchmark, "status": status, "error": error, "params": case.params,
-            "metrics": [], "calibration": {}, "notes": []}  # fmt: skip
+    return {
+        "benchmark": case.benchmark,
+        "status": status,
+        "error": error,
+        "params": case.params,
+        "metrics": [],
+        "calibration": {},
+        "notes": [],
+    }
 
 
 def run_case(case: Case, workdir: Path, *, seed: int = 0) -> dict[str, Any]:
@@ -69,13 +76,13 @@ def run_case(case: Case, workdir: Path, *, seed: int = 0) -> dict[str, Any]:
         spec_path.write_text(json.dumps(spec))
         cmd = [sys.executable, "-m", "fleetwise.collect.worker", str(spec_path), str(out_path)]
         with err_path.open("wb") as err:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks here
+                preexec_fn=_die_with_parent,
             )
             try:
                 rc = proc.wait(timeout=case.timeout)

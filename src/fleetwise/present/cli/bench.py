@@ -16,7 +16,14 @@ from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_sui
 from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
 from fleetwise.config import work_dir
 from fleetwise.models import ResultRecord, RunRecord
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stderr, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stderr,
+    stdout,
+)
 from fleetwise.present.cli.render import results_view, runs_table, verify_view
 from fleetwise.present.export import results_csv, run_document, to_json
 from fleetwise.store import Store
@@ -89,8 +96,9 @@ def run_cmd(
     try:
         with observer.progress:
             if loaded is not None:
-                outcome = run_suite(store, loaded, tags=tag or (), workdir=work_dir(),
-                                    observer=observer)  # fmt: skip
+                outcome = run_suite(
+                    store, loaded, tags=tag or (), workdir=work_dir(), observer=observer
+                )
             else:
                 assert resume_run is not None
                 outcome = resume(store, resume_run, workdir=work_dir(), observer=observer)
@@ -144,7 +152,9 @@ class ExportFormat(StrEnum):
 def export_cmd(
     run: Annotated[int, typer.Argument(help="Run id.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.json,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Export a run with raw samples and summaries as JSON or CSV."""
@@ -171,25 +181,36 @@ def verify_cmd(
     """Re-run a run's suite here and say, result by result, whether it reproduced."""
     store = open_store(db)
     original = store.get_run(run)
-    suite = Suite.model_validate({k: original.config[k] for k in ("name", "description", "source", "cases")})
+    suite = Suite.model_validate(
+        {k: original.config[k] for k in ("name", "description", "source", "cases")}
+    )
     observer = _Progress(enabled=progress and not json_out)
     with observer.progress:
-        outcome = run_suite(store, suite, tags=[f"verify:{run}"], workdir=work_dir(),
-                            observer=observer)  # fmt: skip
+        outcome = run_suite(
+            store, suite, tags=[f"verify:{run}"], workdir=work_dir(), observer=observer
+        )
     old = store.results(run)
     env_ids = {r.environment_id for r in [*old, *outcome.results] if r.environment_id}
     envs = {i: store.get_environment(i).data for i in env_ids}
     verdicts = verify_results(old, outcome.results, envs)
     if json_out:
-        print_json({"schema_version": 1, "run": run, "rerun": outcome.run.id,
-                    "verdicts": [v.__dict__ for v in verdicts]})  # fmt: skip
+        print_json(
+            {
+                "schema_version": 1,
+                "run": run,
+                "rerun": outcome.run.id,
+                "verdicts": [v.__dict__ for v in verdicts],
+            }
+        )
         return
     out = stdout()
     out.print(verify_view(verdicts))
     judged = [v for v in verdicts if v.reproduced is not None]
     ok = sum(1 for v in judged if v.reproduced)
-    out.print(f"{ok} of {len(judged)} results reproduced within the original 95% CI "
-              f"(re-run stored as run {outcome.run.id})")  # fmt: skip
+    out.print(
+        f"{ok} of {len(judged)} results reproduced within the original 95% CI "
+        f"(re-run stored as run {outcome.run.id})"
+    )
 
 
 @app.command("benchmarks")
@@ -197,9 +218,14 @@ def benchmarks_cmd(json_out: JsonOption = False) -> None:
     """List the benchmarks and built-in suites this fleetwise knows."""
     benches = registry()
     if json_out:
-        print_json({"benchmarks": {n: {"layer": b.layer, "description": b.description}
-                                   for n, b in benches.items()},
-                    "suites": builtin_suites()})  # fmt: skip
+        print_json(
+            {
+                "benchmarks": {
+                    n: {"layer": b.layer, "description": b.description} for n, b in benches.items()
+                },
+                "suites": builtin_suites(),
+            }
+        )
         return
     from rich.table import Table
 

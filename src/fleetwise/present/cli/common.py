@@ -13,7 +13,9 @@ from fleetwise.store import Store
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Store URL or SQLite file (default: $FLEETWISE_DB or ./fleetwise.db)."),
+    typer.Option(
+        "--db", help="Store URL or SQLite file (default: $FLEETWISE_DB or ./fleetwise.db)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 

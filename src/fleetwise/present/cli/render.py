@@ -67,9 +67,16 @@ def results_table(
             shown_failed.add(case)
             previous = case
             reason = (r.error or "no samples").strip()
-            table.add_row(r.benchmark, _case_params(r), "-",
-                          Text(r.status.value, style="yellow"), "", "", "",
-                          ref(f"{r.benchmark} {r.status.value}: {reason}"))  # fmt: skip
+            table.add_row(
+                r.benchmark,
+                _case_params(r),
+                "-",
+                Text(r.status.value, style="yellow"),
+                "",
+                "",
+                "",
+                ref(f"{r.benchmark} {r.status.value}: {reason}"),
+            )
             continue
         s = r.summary
         ci = (
