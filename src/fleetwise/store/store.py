@@ -88,7 +88,9 @@ class Store:
         try:
             return create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot use database {url}: {exc}") from exc
+            raise StoreError(
+                f"cannot use database {parsed.render_as_string(hide_password=True)}: {exc}"
+            ) from exc
 
     def _alembic_config(self) -> Config:
         cfg = Config()
@@ -108,14 +110,14 @@ class Store:
                     r.revision for r in script.walk_revisions()
                 }:
                     raise StoreError(
-                        f"{self.url}: database schema revision {current} is newer than this "
-                        "fleetwise knows; upgrade fleetwise"
+                        f"{self.display_url}: database schema revision {current} is newer "
+                        "than this fleetwise knows; upgrade fleetwise"
                     )
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot open store {self.url}: {exc.__class__.__name__}: {exc}"
+                f"cannot open store {self.display_url}: {exc.__class__.__name__}: {exc}"
             ) from exc
 
     @contextmanager
@@ -126,12 +128,17 @@ class Store:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"store {self.url}: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(f"store {self.display_url}: {exc.__class__.__name__}: {exc}") from exc
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -179,7 +186,7 @@ class Store:
         with self._session() as s:
             row = s.get(EnvironmentRow, env_id)
             if row is None:
-                raise InputError(f"no environment {env_id} in {self.url}")
+                raise InputError(f"no environment {env_id} in {self.display_url}")
             return EnvironmentRecord(
                 id=row.id,
                 fingerprint_hash=row.fingerprint_hash,
@@ -219,7 +226,7 @@ class Store:
         with self._session() as s:
             row = s.get(RunRow, run_id)
             if row is None:
-                raise InputError(f"no run {run_id} in {self.url}")
+                raise InputError(f"no run {run_id} in {self.display_url}")
             return _run_record(row)
 
     def list_runs(
@@ -244,7 +251,7 @@ class Store:
         with self._session() as s:
             row = s.get(RunRow, run_id)
             if row is None:
-                raise InputError(f"no run {run_id} in {self.url}")
+                raise InputError(f"no run {run_id} in {self.display_url}")
             row.status = status.value
             if status is RunStatus.RUNNING:
                 row.finished_at = None

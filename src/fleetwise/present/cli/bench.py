@@ -63,7 +63,7 @@ def _report(store: Store, outcome: RunOutcome, json_out: bool) -> None:
     out = stdout()
     title = f"run {outcome.run.id}: {outcome.run.suite} ({outcome.run.status.value})"
     out.print(results_view(outcome.results, title=title))
-    out.print(f"stored in {store.url}")
+    out.print(f"stored in {store.display_url}")
 
 
 def _document(store: Store, run: RunRecord) -> dict[str, object]:
