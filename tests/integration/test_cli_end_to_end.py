@@ -159,3 +159,41 @@ def test_ctrl_c_marks_interrupted_and_keeps_results(tmp_path: Path) -> None:
         ["pgrep", "-f", "fleetwise.collect.worker"], capture_output=True, text=True, check=False
     )
     assert str(proc.pid) not in leftover.stdout
+
+
+def test_verify_reruns_and_judges_every_result(tmp_path: Path) -> None:
+    db = str(tmp_path / "verify.db")
+    assert cli("bench", "run", str(SUITES / "tiny.yaml"), "--db", db).returncode == 0
+    done = cli("bench", "verify", "1", "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["run"] == 1 and doc["rerun"] == 2
+    assert len(doc["verdicts"]) == 2
+    for v in doc["verdicts"]:
+        lo, hi = v["original_ci"]
+        assert v["reproduced"] == (lo <= v["rerun_median"] <= hi)
+        assert v["reason"] in {"within the original CI", "outside the original CI"}
+    runs = json.loads(cli("bench", "list", "--db", db, "--json").stdout)["runs"]
+    assert runs[0]["tags"] == ["verify:1"]
+
+
+def test_timed_out_and_failing_cases_are_stored_and_the_suite_goes_on(tmp_path: Path) -> None:
+    db = str(tmp_path / "failing.db")
+    done = cli("bench", "run", str(SUITES / "failing.yaml"), "--db", db)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(cli("bench", "show", "1", "--db", db, "--json").stdout)["results"]
+    by_case = {r["case_index"]: r for r in results}
+    assert by_case[0]["status"] == "timeout" and "timed out after 2 s" in by_case[0]["error"]
+    assert by_case[1]["status"] in {"failed", "skipped"} and by_case[1]["error"]
+    assert by_case[2]["status"] == "ok" and by_case[2]["summary"]["n"] == 3
+    assert "timeout" in done.stdout and "timed out after 2 s" in done.stdout
+
+
+def test_env_json_is_the_fingerprint() -> None:
+    done = cli("env", "--json")
+    assert done.returncode == 0, done.stderr
+    fp = json.loads(done.stdout)
+    assert fp["cpu"]["cores"] >= 1 and fp["memory"]["total_bytes"] > 0
+    assert {"os", "python", "libraries", "env", "git", "load"} <= set(fp)
+    assert len(fp["fingerprint_hash"]) == 64
+    assert "steal_pct" in fp["load"] and "loadavg_1m" in fp["load"]

@@ -32,11 +32,19 @@ class Verdict:
     env_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
-def environment_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Stable fingerprint fields that differ, plus the noise state (load, steal) of each."""
+def environment_changes(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    state_a: Mapping[str, Any] | None = None,
+    state_b: Mapping[str, Any] | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Stable fingerprint fields that differ, plus the noise state (load, steal) of each
+    run when it started (``state_*``; by default the fingerprints' own load)."""
     changes = differing_fields(a, b)
+    sa = state_a if state_a is not None else a.get("load", {})
+    sb = state_b if state_b is not None else b.get("load", {})
     for key in ("loadavg_1m", "steal_pct"):
-        va, vb = a.get("load", {}).get(key), b.get("load", {}).get(key)
+        va, vb = sa.get(key), sb.get(key)
         if va is not None and vb is not None and va != vb:
             changes[f"load.{key}"] = (round(float(va), 2), round(float(vb), 2))
     return changes
@@ -94,8 +102,13 @@ def verify(
     original: Sequence[ResultRecord],
     rerun: Sequence[ResultRecord],
     envs: Mapping[int, Mapping[str, Any]],
+    states: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
 ) -> list[Verdict]:
-    """One verdict per original result, matched to the re-run by case and metric."""
+    """One verdict per original result, matched to the re-run by case and metric.
+
+    ``envs`` maps environment ids to fingerprints; ``states`` are the two runs' load
+    states at start (a fingerprint is stored once per machine, its load only once).
+    """
     by_key = {(r.case_key, r.metric): r for r in rerun}
     verdicts = []
     for o in original:
@@ -104,6 +117,6 @@ def verify(
         a = envs.get(o.environment_id) if o.environment_id is not None else None
         b = envs.get(r.environment_id) if r is not None and r.environment_id is not None else None
         if a is not None and b is not None:
-            env_changes = environment_changes(a, b)
+            env_changes = environment_changes(a, b, *(states or (None, None)))
         verdicts.append(_verdict(o, r, env_changes))
     return verdicts

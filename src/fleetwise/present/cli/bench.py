@@ -192,7 +192,8 @@ def verify_cmd(
     old = store.results(run)
     env_ids = {r.environment_id for r in [*old, *outcome.results] if r.environment_id}
     envs = {i: store.get_environment(i).data for i in env_ids}
-    verdicts = verify_results(old, outcome.results, envs)
+    states = (original.config.get("start_state", {}), outcome.run.config.get("start_state", {}))
+    verdicts = verify_results(old, outcome.results, envs, states)
     if json_out:
         print_json(
             {
