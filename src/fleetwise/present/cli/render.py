@@ -66,7 +66,8 @@ def results_table(
                 continue
             shown_failed.add(case)
             previous = case
-            reason = (r.error or "no samples").strip()
+            # The first line; the traceback stays in the store and in --json.
+            reason = (r.error or "no samples").strip().splitlines()[0]
             table.add_row(
                 r.benchmark,
                 _case_params(r),
