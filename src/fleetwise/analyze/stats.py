@@ -115,13 +115,13 @@ def stability_warnings(
         )
     if summary.cv >= CV_WARN:
         out.append(
-            f"unstable: CV {summary.cv:.0%} >= {CV_WARN:.0%}; stop competing load, pin CPU "
-            "frequency (docs/reproducibility.md), raise min_sample_time"
+            # The CV itself is in the summary; a fixed text lets a table list it once.
+            f"unstable: CV >= {CV_WARN:.0%}; stop competing load, pin CPU frequency "
+            "(docs/reproducibility.md), raise min_sample_time"
         )
     if summary.min > 0 and summary.max / summary.min > 1.5:
         out.append(
-            f"spread: max/min = {summary.max / summary.min:.2f}; an outlier or warm-up "
-            "effect; raise 'warmup'"
+            "spread: max/min > 1.5; an outlier or a warm-up effect; raise 'warmup'"
         )
     if load_avg is not None and cores and load_avg > cores:
         out.append(
