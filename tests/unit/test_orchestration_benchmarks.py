@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
+from bench_helpers import leftover_children, run_case
 
-from fleetwise.collect.worker import measure
 from fleetwise.errors import InputError
 
 torch = pytest.importorskip("torch")
-
-
-def run_case(tmp_path: Path, benchmark: str, **params: Any) -> dict[str, Any]:
-    spec = {
-        "benchmark": benchmark,
-        "params": params,
-        "workdir": str(tmp_path / "work"),
-        "min_sample_time": 0.02,
-        "warmup": 1,
-        "repeat": 2,
-    }
-    return measure(spec)
 
 
 def metric(out: dict[str, Any], name: str) -> dict[str, Any]:
@@ -39,25 +25,6 @@ def assert_positive(out: dict[str, Any], name: str, unit: str, direction: str) -
     assert len(m["samples"]) == 2
     assert all(math.isfinite(v) and v > 0 for v in m["samples"]), m["samples"]
     return list(m["samples"])
-
-
-def leftover_children(grace_s: float = 5.0) -> list[psutil.Process]:
-    """Children of this process still alive after a grace period, except multiprocessing's
-    resource tracker: every spawn start launches that one helper per interpreter, and it
-    lives as long as the interpreter by design."""
-
-    def is_tracker(proc: psutil.Process) -> bool:
-        try:
-            return "multiprocessing.resource_tracker" in " ".join(proc.cmdline())
-        except psutil.Error:
-            return True  # already gone
-
-    deadline = time.monotonic() + grace_s
-    while True:
-        kids = [p for p in psutil.Process().children(recursive=True) if not is_tracker(p)]
-        if not kids or time.monotonic() > deadline:
-            return kids
-        time.sleep(0.1)
 
 
 def test_spawn_true_and_python(tmp_path: Path) -> None:
