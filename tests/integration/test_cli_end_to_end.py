@@ -101,6 +101,18 @@ def _wait_for_results(db: Path, count: int, timeout: float = 120.0) -> None:
     raise AssertionError(f"fewer than {count} results after {timeout} s")
 
 
+def _workers_of(db: Path) -> list[int]:
+    """Worker processes whose case files live under this test's work folder."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "fleetwise.collect.worker" in cmd and str(db.parent) in str(proc.info["environ"]):
+            found.append(proc.pid)
+    return found
+
+
 def _start_run(db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -131,6 +143,11 @@ def test_sigkill_mid_run_leaves_store_intact_and_resumable(tmp_path: Path) -> No
         kept = conn.execute("SELECT count(*) FROM results").fetchone()[0]
         assert 2 <= kept < 6
         assert conn.execute("SELECT status FROM runs").fetchone()[0] == "running"
+    # The case in flight dies with the runner (PR_SET_PDEATHSIG): nothing keeps measuring.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _workers_of(db):
+        time.sleep(0.1)
+    assert _workers_of(db) == []
     listed = json.loads(cli("bench", "list", "--db", str(db), "--json").stdout)
     assert listed["runs"][0]["status"] == "interrupted"
     resumed = cli("bench", "run", "--resume", "1", "--db", str(db))

@@ -122,3 +122,14 @@ def test_read_only_database_gives_store_error(tmp_path: Path) -> None:
         ro.create_run("quick", {})
     assert ro.get_run(run.id).suite == "quick"
     ro.close()
+
+
+def test_migrations_match_the_schema(store: Store) -> None:
+    # A model change without its Alembic migration shows up here as a non-empty diff.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from fleetwise.store.schema import Base
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -120,9 +120,7 @@ def stability_warnings(
             "(docs/reproducibility.md), raise min_sample_time"
         )
     if summary.min > 0 and summary.max / summary.min > 1.5:
-        out.append(
-            "spread: max/min > 1.5; an outlier or a warm-up effect; raise 'warmup'"
-        )
+        out.append("spread: max/min > 1.5; an outlier or a warm-up effect; raise 'warmup'")
     if load_avg is not None and cores and load_avg > cores:
         out.append(
             f"load average {load_avg:.2f} > {cores} cores: other work competed with the benchmark"
