@@ -133,3 +133,8 @@ def test_migrations_match_the_schema(store: Store) -> None:
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_unwritable_location_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        Store("sqlite:////proc/fleetwise/x.db")

@@ -81,7 +81,10 @@ class Store:
                 path = Path(parsed.database)
                 if path.is_dir():
                     raise InputError(f"{path}: is a directory, not a SQLite database file")
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"{path}: cannot create its folder: {exc.strerror}") from exc
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
