@@ -214,3 +214,14 @@ def test_env_json_is_the_fingerprint() -> None:
     assert {"os", "python", "libraries", "env", "git", "load"} <= set(fp)
     assert len(fp["fingerprint_hash"]) == 64
     assert "steal_pct" in fp["load"] and "loadavg_1m" in fp["load"]
+
+
+@pytest.mark.parametrize(
+    "argv", [["bench", "show"], ["bench", "show", "x"], ["bench", "nope"], ["--nope"]]
+)
+def test_usage_errors_exit_2_without_traceback(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("Usage" in err or "No such" in err)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from fleetwise.errors import FleetwiseError
@@ -26,24 +25,26 @@ app.command("env")(env.env)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of exiting (tests call this)."""
+    """Run the CLI; return the exit code instead of exiting (tests call this).
+
+    Typer's standalone mode handles usage errors (exit 2 with its usage line) and
+    ``typer.Exit``; a ``FleetwiseError`` from the library passes through it and becomes
+    one line here.
+    """
     try:
-        rv = app(args=argv, prog_name="fleetwise", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
-        return 130
+        app(args=argv, prog_name="fleetwise")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stderr.write(f"{exc.code}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
     except FleetwiseError as exc:
         sys.stderr.write(f"fleetwise: error: {exc}\n")
         return exc.exit_code
-    return rv if isinstance(rv, int) else 0
+    return 0
 
 
 def run() -> None:
