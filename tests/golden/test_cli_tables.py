@@ -63,6 +63,22 @@ def _ok(
     )
 
 
+def _skipped(metric: str) -> ResultRecord:
+    return ResultRecord(
+        case_key="002-y",
+        case_index=2,
+        benchmark="network.host_device_copy",
+        layer="network",
+        params={"size_mb": 256},
+        metric=metric,
+        unit="GB/s",
+        direction="higher",
+        status=ResultStatus.SKIPPED,
+        error="network.host_device_copy needs a CUDA GPU and none is available",
+        run_id=1,
+    )
+
+
 def sample_results() -> list[ResultRecord]:
     cpu_peak = Peak(
         value=0.3328,
@@ -88,32 +104,8 @@ def sample_results() -> list[ResultRecord]:
             "IO/s",
             [41200.0, 39800.0, 45100.0, 30100.0],
         ),
-        ResultRecord(
-            case_key="002-y",
-            case_index=2,
-            benchmark="network.host_device_copy",
-            layer="network",
-            params={"size_mb": 256},
-            metric="h2d_pinned",
-            unit="GB/s",
-            direction="higher",
-            status=ResultStatus.SKIPPED,
-            error="network.host_device_copy needs a CUDA GPU and none is available",
-            run_id=1,
-        ),
-        ResultRecord(
-            case_key="002-y",
-            case_index=2,
-            benchmark="network.host_device_copy",
-            layer="network",
-            params={"size_mb": 256},
-            metric="d2h_pinned",
-            unit="GB/s",
-            direction="higher",
-            status=ResultStatus.SKIPPED,
-            error="network.host_device_copy needs a CUDA GPU and none is available",
-            run_id=1,
-        ),
+        _skipped("h2d_pinned"),
+        _skipped("d2h_pinned"),
     ]
 
 
