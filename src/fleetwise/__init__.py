@@ -4,7 +4,6 @@ The public Python API is what ``__all__`` lists; everything else may change betw
 releases. A test keeps this list and the package in step.
 """
 
-from fleetwise.analyze.stats import mlperf_aggregate, stability_warnings, summarize
 from fleetwise.collect.fingerprint import fingerprint, fingerprint_hash
 from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_suite
 from fleetwise.collect.suite import Suite, load_suite
@@ -27,6 +26,7 @@ from fleetwise.models import (
     RunStatus,
     Summary,
 )
+from fleetwise.stats import mlperf_aggregate, stability_warnings, summarize
 from fleetwise.store import Store
 
 __version__ = "0.1.0"

@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 
 from fleetwise.analyze.reproduce import verify
-from fleetwise.analyze.stats import stability_warnings, summarize
 from fleetwise.models import Peak, ResultRecord, ResultStatus, RunRecord, RunStatus
 from fleetwise.present.cli.render import results_view, runs_table, verify_view
+from fleetwise.stats import stability_warnings, summarize
 
 EXPECTED = Path(__file__).parent / "expected"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetwise.analyze.stats import (
+from fleetwise.stats import (
     bootstrap_median_ci,
     mlperf_aggregate,
     stability_warnings,

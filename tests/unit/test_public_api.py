@@ -23,6 +23,7 @@ def test_no_unlisted_public_members() -> None:
         "plan",
         "present",
         "units",
+        "stats",
     }
     public = {n for n in vars(fleetwise) if not n.startswith("_")} - subpackages
     assert public == set(fleetwise.__all__) - {"__version__"}

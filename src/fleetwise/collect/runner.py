@@ -18,16 +18,44 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from fleetwise.analyze.stats import stability_warnings, summarize
 from fleetwise.collect import fingerprint as fpmod
 from fleetwise.collect.benchmarks.base import get_benchmark
 from fleetwise.collect.executors import local
 from fleetwise.collect.suite import Case, Suite
 from fleetwise.errors import InputError
 from fleetwise.models import Peak, ResultRecord, ResultStatus, RunRecord, RunStatus
-from fleetwise.store import Store
+from fleetwise.stats import stability_warnings, summarize
 
 CaseExecutor = Callable[[Case, Path], dict[str, Any]]
+
+
+class RunStore(Protocol):
+    """What the runner needs of a store. ``fleetwise.store.Store`` is one; collect does not
+    import the store layer (data flows collect -> store), the caller hands it in."""
+
+    def save_environment(self, fingerprint: dict[str, Any], fingerprint_hash: str) -> int: ...
+    def create_run(
+        self,
+        suite: str,
+        config: dict[str, Any],
+        *,
+        tags: Sequence[str] = (),
+        executor: str = "local",
+        environment_id: int | None = None,
+    ) -> RunRecord: ...
+    def get_run(self, run_id: int) -> RunRecord: ...
+    def set_run_status(
+        self,
+        run_id: int,
+        status: RunStatus,
+        *,
+        end_state: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+    def recover_stale_runs(self) -> list[int]: ...
+    def add_results(self, run_id: int, records: Sequence[ResultRecord]) -> list[int]: ...
+    def results(self, run_id: int) -> list[ResultRecord]: ...
+    def done_case_keys(self, run_id: int) -> set[str]: ...
 
 
 class RunObserver(Protocol):
@@ -154,13 +182,13 @@ def outcome_to_results(
     return records
 
 
-def _capture_environment(store: Store) -> tuple[int, dict[str, Any]]:
+def _capture_environment(store: RunStore) -> tuple[int, dict[str, Any]]:
     fp = fpmod.fingerprint()
     return store.save_environment(fp, fpmod.fingerprint_hash(fp)), fp
 
 
 def run_suite(
-    store: Store,
+    store: RunStore,
     suite: Suite,
     *,
     tags: Sequence[str] = (),
@@ -176,7 +204,7 @@ def run_suite(
 
 
 def resume(
-    store: Store,
+    store: RunStore,
     run_id: int,
     *,
     workdir: Path,
@@ -199,7 +227,7 @@ def resume(
 
 
 def _execute(
-    store: Store,
+    store: RunStore,
     run: RunRecord,
     suite: Suite,
     env_id: int,

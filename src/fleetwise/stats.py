@@ -4,6 +4,9 @@ The confidence interval of the median is a percentile bootstrap (Efron & Tibshir
 *An Introduction to the Bootstrap*, ch. 13) with a fixed seed, so the same samples always
 give the same interval. The median is the headline figure because benchmark noise is
 one-sided (interference only ever slows a run down) and the mean is pulled by it.
+
+A shared module rather than part of ``analyze/``: the runner (collect) summarises each
+case as it finishes, and collect may not import the layers to its right.
 """
 
 from __future__ import annotations
