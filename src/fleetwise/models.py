@@ -113,3 +113,48 @@ class EnvironmentRecord(BaseModel):
     host: str
     data: dict[str, Any]
     created_at: datetime
+
+
+class SeriesKey(BaseModel):
+    """A result identity over runs: benchmark + parameters + metric + environment class.
+
+    The environment class is the hardware (CPU model and usable cores, GPU model and
+    count): the same case on another kind of machine is another series.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    benchmark: str
+    metric: str
+    params_hash: str
+    env_class: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    unit: str = ""
+    direction: Direction = "higher"
+    hardware: str = ""
+
+    @property
+    def id(self) -> str:
+        """``benchmark:metric:params8:env6``; a prefix of it selects series in the CLI."""
+        return f"{self.benchmark}:{self.metric}:{self.params_hash[:8]}:{self.env_class[:6]}"
+
+
+class SeriesPoint(BaseModel):
+    """One run's result in a series (its median is the series value)."""
+
+    run_id: int
+    result_id: int
+    time: datetime
+    median: float
+    ci_low: float
+    ci_high: float
+    n: int
+    environment_id: int | None = None
+    run_start_state: dict[str, Any] = Field(default_factory=dict)
+
+
+class Series(BaseModel):
+    """A series and its points, oldest first."""
+
+    key: SeriesKey
+    points: list[SeriesPoint]

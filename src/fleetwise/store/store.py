@@ -35,9 +35,11 @@ from fleetwise.models import (
     ResultRecord,
     RunRecord,
     RunStatus,
+    Series,
     Summary,
 )
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
+from fleetwise.store.series import all_series
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -304,6 +306,12 @@ class Store:
                 .order_by(ResultRow.case_index, ResultRow.id)
             )
             return [_result_record(r) for r in s.execute(stmt).scalars()]
+
+    def series(self, prefix: str | None = None) -> list[Series]:
+        """Series whose id starts with ``prefix`` (all without one), points oldest first."""
+        with self._session() as s:
+            found = all_series(s)
+        return [x for x in found if prefix is None or x.key.id.startswith(prefix)]
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Case keys of ``run_id`` that already have results (any status)."""

@@ -1,0 +1,124 @@
+"""False-positive rate and power of ``fleetwise bench compare`` on this machine.
+
+    .venv/bin/python benchmarks/aa_rate.py [--runs 40] [--db FILE] [--markdown]
+
+Runs one quick case (compute.gemm, 256 x 256 fp32 on CPU, 5 samples) as ``--runs``
+separate fleetwise runs - each its own worker process, as a user's repeated runs are -
+then draws random disjoint groups of runs and compares them:
+
+- A/A: both groups are the same code; the fraction called significant is the
+  false-positive rate (goal <= 5%).
+- power: group B's medians scaled by 0.9, a real 10% slowdown of TFLOP/s injected into
+  real noise; the fraction called "slower" is the power (goal >= 80%).
+
+Beside it, the naive test users reach for - Welch's t on the raw samples of two single
+runs, as pyperf's ``compare_to`` does - shows why within-run samples are not enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+from pathlib import Path
+
+from scipy import stats as sps
+
+from fleetwise.analyze.compare import compare_medians
+from fleetwise.collect.runner import run_suite
+from fleetwise.collect.suite import Case, Suite, case_key
+from fleetwise.models import ResultRecord
+from fleetwise.store import Store
+
+SLOWDOWN = 0.9
+
+
+def suite() -> Suite:
+    params = {"size": 256, "dtype": "fp32", "device": "cpu"}
+    case = Case(
+        index=0,
+        key=case_key(0, "compute.gemm", params),
+        benchmark="compute.gemm",
+        params=params,
+        warmup=1,
+        repeat=5,
+        min_sample_time=0.02,
+        timeout=120,
+    )
+    return Suite(name="aa-rate", source="benchmarks/aa_rate.py", cases=[case])
+
+
+def collect(store: Store, runs: int, workdir: Path) -> list[ResultRecord]:
+    have = [
+        r for run in store.list_runs(suite="aa-rate", limit=10_000) for r in store.results(run.id)
+    ]
+    for i in range(len(have), runs):
+        outcome = run_suite(store, suite(), workdir=workdir)
+        have.extend(outcome.results)
+        print(f"run {i + 1}/{runs}: {outcome.results[0].summary.median:.4f} TFLOP/s", flush=True)
+    return [r for r in have if r.summary is not None][:runs]
+
+
+def rates(
+    medians: list[float], k: int, history: int, trials: int, seed: int
+) -> tuple[float, float]:
+    rng = random.Random(seed)
+    false_pos = detected = 0
+    for _ in range(trials):
+        pick = rng.sample(range(len(medians)), 2 * k + history)
+        a = [medians[i] for i in pick[:k]]
+        b = [medians[i] for i in pick[k : 2 * k]]
+        h = [medians[i] for i in pick[2 * k :]]
+        false_pos += compare_medians(a, b, history=h)["verdict"] != "no significant change"
+        slow = [x * SLOWDOWN for x in b]
+        detected += compare_medians(a, slow, history=h)["verdict"] == "slower"
+    return false_pos / trials, detected / trials
+
+
+def naive_rate(results: list[ResultRecord], trials: int, seed: int) -> float:
+    rng = random.Random(seed)
+    hits = 0
+    for _ in range(trials):
+        ra, rb = rng.sample(results, 2)
+        hits += sps.ttest_ind(ra.samples, rb.samples, equal_var=False).pvalue < 0.05
+    return hits / trials
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--trials", type=int, default=2000)
+    ap.add_argument("--db", help="keep the runs in this SQLite file (re-used when re-run)")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or str(Path(tmp) / "aa.db")
+        store = Store(f"sqlite:///{db}")
+        results = collect(store, args.runs, Path(tmp) / "work")
+        store.close()
+    medians = [r.summary.median for r in results if r.summary]
+    cv = sps.variation(medians)
+    rows = []
+    for k, history in ((3, 0), (5, 0), (8, 0), (3, 10), (5, 10)):
+        if 2 * k + history > len(medians):
+            continue
+        fp, power = rates(medians, k, history, args.trials, seed=k * 100 + history)
+        rows.append(
+            (f"{k} vs {k} runs" + (f", {history} history runs" if history else ""), fp, power)
+        )
+    naive = naive_rate(results, args.trials, seed=1)
+    print(f"\n{len(medians)} runs of compute.gemm 256 fp32; CV of run medians {cv:.2%}")
+    if args.markdown:
+        print("\n| comparison | A/A false positives (goal <= 5%) | power, 10% slowdown (>= 80%) |")
+        print("|---|---|---|")
+        for name, fp, power in rows:
+            print(f"| fleetwise, {name} | {fp:.1%} | {power:.1%} |")
+        print(f"| naive: Welch t on raw samples of 1 vs 1 run | {naive:.1%} | - |")
+    else:
+        for name, fp, power in rows:
+            print(f"{name:40s} A/A {fp:6.1%}  power {power:6.1%}")
+        print(f"{'naive within-run t (1 vs 1)':40s} A/A {naive:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
