@@ -11,6 +11,12 @@ then draws random disjoint groups of runs and compares them:
 - power: group B's medians scaled by 0.9, a real 10% slowdown of TFLOP/s injected into
   real noise; the fraction called "slower" is the power (goal >= 80%).
 
+Three ways of choosing the groups, because the machine drifts (frequency, neighbours,
+page cache) over minutes:
+- random: runs drawn at random for A and B (exchangeable by construction);
+- sequential: A = k consecutive runs, B = the next k (how a before/after is often done);
+- interleaved: A and B alternate run by run (ABAB...), as docs/reproducibility.md asks.
+
 Beside it, the naive test users reach for - Welch's t on the raw samples of two single
 runs, as pyperf's ``compare_to`` does - shows why within-run samples are not enough.
 """
@@ -75,6 +81,18 @@ def rates(
     return false_pos / trials, detected / trials
 
 
+def windows(medians: list[float], k: int, interleave: bool) -> tuple[float, float]:
+    """Sliding windows of 2k consecutive runs, split into A/B blocks or alternately."""
+    false_pos = detected = n = 0
+    for i in range(len(medians) - 2 * k + 1):
+        block = medians[i : i + 2 * k]
+        a, b = (block[0::2], block[1::2]) if interleave else (block[:k], block[k:])
+        n += 1
+        false_pos += compare_medians(a, b)["verdict"] != "no significant change"
+        detected += compare_medians(a, [x * SLOWDOWN for x in b])["verdict"] == "slower"
+    return false_pos / n, detected / n
+
+
 def naive_rate(results: list[ResultRecord], trials: int, seed: int) -> float:
     rng = random.Random(seed)
     hits = 0
@@ -99,13 +117,16 @@ def main() -> None:
     medians = [r.summary.median for r in results if r.summary]
     cv = sps.variation(medians)
     rows = []
-    for k, history in ((3, 0), (5, 0), (8, 0), (3, 10), (5, 10)):
-        if 2 * k + history > len(medians):
-            continue
-        fp, power = rates(medians, k, history, args.trials, seed=k * 100 + history)
-        rows.append(
-            (f"{k} vs {k} runs" + (f", {history} history runs" if history else ""), fp, power)
-        )
+    for k, history in ((3, 0), (5, 0), (8, 0), (5, 10)):
+        if 2 * k + history <= len(medians):
+            fp, power = rates(medians, k, history, args.trials, seed=k * 100 + history)
+            extra = f" + {history} history runs" if history else ""
+            rows.append((f"random, {k} vs {k} runs{extra}", fp, power))
+    for k in (3, 5, 8):
+        for interleave in (False, True):
+            fp, power = windows(medians, k, interleave)
+            design = "interleaved" if interleave else "sequential"
+            rows.append((f"{design}, {k} vs {k} runs", fp, power))
     naive = naive_rate(results, args.trials, seed=1)
     print(f"\n{len(medians)} runs of compute.gemm 256 fp32; CV of run medians {cv:.2%}")
     if args.markdown:
