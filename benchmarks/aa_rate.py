@@ -55,9 +55,8 @@ def suite() -> Suite:
 
 
 def collect(store: Store, runs: int, workdir: Path) -> list[ResultRecord]:
-    have = [
-        r for run in store.list_runs(suite="aa-rate", limit=10_000) for r in store.results(run.id)
-    ]
+    done = sorted(run.id for run in store.list_runs(suite="aa-rate", limit=10_000))
+    have = [r for run_id in done for r in store.results(run_id)]  # oldest first
     for i in range(len(have), runs):
         outcome = run_suite(store, suite(), workdir=workdir)
         have.extend(outcome.results)

@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -222,6 +223,7 @@ def compare_runs(
     history: Mapping[CaseKey, Sequence[float]] | None = None,
     confidence: float = 0.95,
     aggregate: Aggregate = "geomean",
+    run_times: Mapping[int, datetime] | None = None,
 ) -> list[Comparison]:
     """Compare every case and metric present on both sides (results of several runs each).
 
@@ -229,6 +231,7 @@ def compare_runs(
     not include the runs being compared.
     """
     ga, gb = _group(a), _group(b)
+    order_note = _order_note(a, b, run_times or {})
     out: list[Comparison] = []
     for key in sorted(set(ga) & set(gb)):
         ra, rb = ga[key], gb[key]
@@ -242,6 +245,8 @@ def compare_runs(
             confidence=confidence,
             aggregate=aggregate,
         )
+        if order_note:
+            nums["notes"] = [*nums["notes"], order_note]
         out.append(
             Comparison(
                 benchmark=first.benchmark,
@@ -256,6 +261,25 @@ def compare_runs(
             )
         )
     return out
+
+
+def _order_note(
+    a: Sequence[ResultRecord], b: Sequence[ResultRecord], times: Mapping[int, datetime]
+) -> str:
+    """A warning when every run of one side ran before every run of the other.
+
+    Machines drift over minutes (clocks, neighbours, caches): on our CI VM, 5 runs
+    followed by 5 more runs of the same code differed significantly in 27% of windows,
+    interleaved A/B runs in none (``benchmarks/aa_rate.py``).
+    """
+    ta = [times[r.run_id] for r in a if r.run_id is not None and r.run_id in times]
+    tb = [times[r.run_id] for r in b if r.run_id is not None and r.run_id in times]
+    if len(set(ta)) < 2 or len(set(tb)) < 2 or not (max(ta) < min(tb) or max(tb) < min(ta)):
+        return ""
+    return (
+        "every run of one side ran before every run of the other: drift of the machine "
+        "between them looks like a change; interleave A and B runs (ABAB...)"
+    )
 
 
 def history_for(
