@@ -17,6 +17,8 @@ SCHEMA_VERSION = 1
 
 Direction = Literal["higher", "lower"]
 Layer = Literal["compute", "storage", "orchestration", "network"]
+#: Where a finding's bottleneck lives: the four benchmark layers plus the team's process.
+FindingLayer = Literal["compute", "storage", "orchestration", "network", "delivery", "on-call"]
 
 
 class RunStatus(StrEnum):
@@ -158,3 +160,64 @@ class Series(BaseModel):
 
     key: SeriesKey
     points: list[SeriesPoint]
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Evidence(BaseModel):
+    """One number behind a finding and the record or file it was computed from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    value: float | int | str
+    unit: str = ""
+    #: e.g. ``trace:run1/rank0.json.gz``, ``result:42``, ``jobs:sacct.txt``.
+    source: str = ""
+
+
+class Cost(BaseModel):
+    """What a finding costs per year, and the assumptions that turn time into money."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gpu_hours_per_year: float
+    usd_per_year: float
+    #: e.g. {"fleet_gpus": 512, "usd_per_gpu_hour": 2.5, "basis": "..."}
+    assumptions: dict[str, Any] = Field(default_factory=dict)
+
+
+class Finding(BaseModel):
+    """A bottleneck with its evidence and estimated cost: what diagnosis hands to the plan."""
+
+    id: int | None = None
+    analysis_id: int | None = None
+    #: Catalog key of the finding kind, e.g. ``trace.host_bound`` or ``cluster.fragmentation``.
+    kind: str
+    layer: FindingLayer
+    title: str
+    detail: str = ""
+    severity: Severity = Severity.MEDIUM
+    evidence: list[Evidence] = Field(default_factory=list)
+    cost: Cost | None = None
+    recommendations: list[str] = Field(default_factory=list)
+
+
+class AnalysisRecord(BaseModel):
+    """One stored diagnosis (a trace set, a cluster log...): its summary and findings."""
+
+    id: int
+    #: What was analysed: ``trace``, ``cluster``, ``process``...
+    kind: str
+    #: The input it was computed from (a folder, a file, a store query).
+    source: str
+    created_at: datetime
+    tags: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)

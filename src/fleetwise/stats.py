@@ -68,7 +68,7 @@ def summarize(samples: Sequence[float], seed: int = DEFAULT_SEED) -> Summary:
         # Exact for constant input, where floating-point sums would invent a tiny spread.
         mean, stdev = lo, 0.0
     else:
-        mean = min(max(math.fsum(x.tolist()) / x.size, lo), hi)
+        mean = min(max(math.fsum(float(v) for v in x) / x.size, lo), hi)
         stdev = float(np.std(x, ddof=1))
     q1, median, q3 = (float(v) for v in np.quantile(x, [0.25, 0.5, 0.75]))
     ci_low, ci_high = bootstrap_median_ci(x, seed=seed)

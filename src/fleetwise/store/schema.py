@@ -101,3 +101,40 @@ class ResultRow(Base):
     environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AnalysisRow(Base):
+    """One stored diagnosis: what was analysed, its summary document, its tags."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    findings: Mapped[list[FindingRow]] = relationship(
+        back_populates="analysis", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class FindingRow(Base):
+    """A finding of an analysis; evidence, cost and recommendations live in ``data``."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    layer: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    usd_per_year: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gpu_hours_per_year: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    analysis: Mapped[AnalysisRow] = relationship(back_populates="findings")

@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fleetwise.errors import InputError, StoreError
 from fleetwise.models import (
+    AnalysisRecord,
     EnvironmentRecord,
+    Finding,
     Peak,
     ResultRecord,
     RunRecord,
@@ -38,6 +40,7 @@ from fleetwise.models import (
     Series,
     Summary,
 )
+from fleetwise.store.findings import add_analysis, query_analyses
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
 from fleetwise.store.series import all_series
 
@@ -312,6 +315,28 @@ class Store:
         with self._session() as s:
             found = all_series(s)
         return [x for x in found if prefix is None or x.key.id.startswith(prefix)]
+
+    # -- analyses and findings ------------------------------------------------------------
+    def save_analysis(
+        self,
+        kind: str,
+        source: str,
+        summary: dict[str, Any],
+        findings: Sequence[Finding],
+        tags: Sequence[str] = (),
+    ) -> int:
+        """Store one diagnosis (summary document and findings) in one transaction."""
+        with self._session() as s:
+            return add_analysis(s, kind, source, summary, findings, tags)
+
+    def analyses(self, kind: str | None = None, tag: str | None = None) -> list[AnalysisRecord]:
+        """Stored analyses, oldest first, with their findings."""
+        with self._session() as s:
+            return query_analyses(s, kind, tag)
+
+    def findings(self, kind: str | None = None, tag: str | None = None) -> list[Finding]:
+        """Findings of every analysis of ``kind`` carrying ``tag`` (all without them)."""
+        return [f for a in self.analyses(kind, tag) for f in a.findings]
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Case keys of ``run_id`` that already have results (any status)."""
