@@ -197,7 +197,9 @@ def compare_medians(
     else:
         va, vb = float(la.var(ddof=1)), float(lb.var(ddof=1))
         se = math.sqrt(va / ka + vb / kb)
-        if se == 0.0:
+        # Log-scale spread below rounding error (1e-12 relative) is no spread: scaling the
+        # inputs must not turn "identical" into a test on floating-point noise.
+        if se <= 1e-12:
             out["method"] = "none: identical run medians"
             out["notes"].append("zero spread between runs; no test possible")
             return out

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from fleetwise.errors import FleetwiseError
-from fleetwise.present.cli import bench, env
+from fleetwise.present.cli import bench, env, history
 
 app = typer.Typer(
     name="fleetwise",
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(bench.app, name="bench")
 app.command("env")(env.env)
+app.command("regressions")(history.regressions_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

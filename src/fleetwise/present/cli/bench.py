@@ -16,6 +16,7 @@ from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_sui
 from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
 from fleetwise.config import work_dir
 from fleetwise.models import ResultRecord, RunRecord
+from fleetwise.present.cli import history
 from fleetwise.present.cli.common import (
     DbOption,
     JsonOption,
@@ -212,6 +213,11 @@ def verify_cmd(
         f"{ok} of {len(judged)} results reproduced within the original 95% CI "
         f"(re-run stored as run {outcome.run.id})"
     )
+
+
+app.command("compare")(history.compare_cmd)
+app.command("series")(history.series_cmd)
+app.command("history")(history.history_cmd)
 
 
 @app.command("benchmarks")

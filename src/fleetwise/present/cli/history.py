@@ -1,0 +1,281 @@
+"""``bench compare``, ``bench series``, ``bench history`` and ``regressions``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fleetwise.analyze.changepoints import ChangePointConfig
+from fleetwise.analyze.compare import compare_runs, history_for
+from fleetwise.analyze.regressions import (
+    SeriesChange,
+    csv_series_changes,
+    gate,
+    store_series_changes,
+)
+from fleetwise.collect.importers import otava_csv
+from fleetwise.errors import InputError
+from fleetwise.models import Direction, ResultRecord, RunStatus, Series
+from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.render_history import (
+    changes_view,
+    comparison_view,
+    history_table,
+    series_table,
+)
+from fleetwise.store import Store
+
+#: Exit code when ``--fail-on`` finds what it gates on (2 stays "bad input").
+GATE_EXIT = 3
+
+
+def resolve_runs(store: Store, spec: str) -> list[int]:
+    """``12`` or ``12,13,14`` are run ids; anything else is a tag (completed runs)."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if parts and all(p.isdigit() for p in parts):
+        return [store.get_run(int(p)).id for p in parts]
+    runs = [
+        r.id for r in store.list_runs(tag=spec, limit=10_000) if r.status is RunStatus.COMPLETED
+    ]
+    if not runs:
+        raise InputError(f"{spec!r}: no run with that id and no completed run with that tag")
+    return sorted(runs)
+
+
+def _results(store: Store, runs: list[int]) -> list[ResultRecord]:
+    return [r for run in runs for r in store.results(run)]
+
+
+class AggregateOpt(StrEnum):
+    geomean = "geomean"
+    mlperf = "mlperf"
+
+
+def compare_cmd(
+    a: Annotated[str, typer.Argument(help="Run id, comma-separated run ids, or a tag.")],
+    b: Annotated[str, typer.Argument(help="Run id, comma-separated run ids, or a tag.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    aggregate: Annotated[
+        AggregateOpt, typer.Option(help="Per side: geometric mean of run medians, or MLPerf's.")
+    ] = AggregateOpt.geomean,
+    use_history: Annotated[
+        bool, typer.Option("--history/--no-history", help="Use other runs of each series.")
+    ] = True,
+) -> None:
+    """Did B change against A? Ratio with 95% CI, verdict and effect size per result."""
+    store = open_store(db)
+    ra, rb = resolve_runs(store, a), resolve_runs(store, b)
+    if set(ra) & set(rb):
+        raise InputError(f"A and B share runs {sorted(set(ra) & set(rb))}")
+    history = history_for(store.series(), ra, rb) if use_history else None
+    times = {run: store.get_run(run).started_at for run in [*ra, *rb]}
+    rows = compare_runs(
+        _results(store, ra),
+        _results(store, rb),
+        history=history,
+        aggregate=aggregate.value,
+        run_times=times,
+    )
+    if not rows:
+        raise InputError(f"{a} and {b} have no successful result in common")
+    if json_out:
+        docs = [{**asdict(c), "change": c.change} for c in rows]
+        print_json({"schema_version": 1, "a_runs": ra, "b_runs": rb, "comparisons": docs})
+        return
+    stdout().print(comparison_view(rows, a, b))
+
+
+def series_cmd(
+    prefix: Annotated[
+        str | None, typer.Argument(help="Series id prefix, e.g. compute.gemm")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List the series in the store (benchmark:metric:params:hardware) and their lengths."""
+    found = open_store(db).series(prefix)
+    if json_out:
+        print_json({"schema_version": 1, "series": [_series_doc(s) for s in found]})
+        return
+    stdout().print(series_table(found))
+
+
+def _series_doc(s: Series) -> dict[str, Any]:
+    return {"id": s.key.id, **s.key.model_dump(mode="json"), "points": len(s.points)}
+
+
+def _config(max_pvalue: float, min_magnitude: float, otava: bool) -> ChangePointConfig:
+    if otava:
+        return ChangePointConfig(otava_compatible=True)
+    return ChangePointConfig(max_pvalue=max_pvalue, min_magnitude=min_magnitude)
+
+
+MaxP = Annotated[float, typer.Option(help="Significance level of a change point.")]
+MinMag = Annotated[float, typer.Option(help="Ignore changes smaller than this (0.02 = 2%).")]
+Otava = Annotated[bool, typer.Option(help="Apache Otava 0.8's defaults and algorithm.")]
+
+
+def _one_series(store: Store, spec: str) -> Series:
+    found = store.series(spec)
+    exact = [s for s in found if s.key.id == spec]
+    if len(exact) == 1:
+        return exact[0]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputError(f"no series {spec!r}; list them with: fleetwise bench series")
+    ids = ", ".join(s.key.id for s in found[:5])
+    raise InputError(f"{spec!r} matches {len(found)} series ({ids}, ...): give more of the id")
+
+
+def _envs(store: Store, series: list[Series]) -> dict[int, dict[str, Any]]:
+    ids = {p.environment_id for s in series for p in s.points if p.environment_id is not None}
+    return {i: store.get_environment(i).data for i in ids}
+
+
+def history_cmd(
+    series: Annotated[str, typer.Argument(help="A series id or an unambiguous prefix.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    max_pvalue: MaxP = 0.001,
+    min_magnitude: MinMag = 0.0,
+    otava_compatible: Otava = False,
+) -> None:
+    """One series over runs, with its change points marked."""
+    store = open_store(db)
+    s = _one_series(store, series)
+    changes = store_series_changes(
+        s, _config(max_pvalue, min_magnitude, otava_compatible), _envs(store, [s])
+    )
+    if json_out:
+        print_json(
+            {
+                "schema_version": 1,
+                "series": _series_doc(s),
+                "points": [p.model_dump(mode="json") for p in s.points],
+                "change_points": [_change_doc(c) for c in changes],
+            }
+        )
+        return
+    stdout().print(history_table(s, changes))
+
+
+def _change_doc(c: SeriesChange) -> dict[str, Any]:
+    doc = asdict(c)
+    doc["time"] = c.time.isoformat()
+    doc["changed"] = {k: list(v) for k, v in c.changed.items()}
+    return doc
+
+
+def changes_csv(changes: list[SeriesChange]) -> str:
+    cols = [
+        "series",
+        "index",
+        "time",
+        "before",
+        "after",
+        "mean_before",
+        "std_before",
+        "mean_after",
+        "std_after",
+        "change",
+        "pvalue",
+        "kind",
+        "changed",
+    ]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for c in changes:
+        doc = _change_doc(c)
+        doc["changed"] = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in c.changed.items())
+        w.writerow({k: doc[k] for k in cols})
+    return buf.getvalue()
+
+
+class FailOn(StrEnum):
+    regression = "regression"
+    any = "any"
+
+
+class OutFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class DirectionOpt(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+def regressions_cmd(
+    series: Annotated[
+        str | None, typer.Option("--series", "-s", help="Only series whose id starts so.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Analyse an Otava-format CSV, not the store.")
+    ] = None,
+    direction: Annotated[
+        DirectionOpt | None,
+        typer.Option(help="For --csv: is higher better? (store series know their own)."),
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only change points at or after this time (UTC).")
+    ] = None,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(help=f"Exit {GATE_EXIT} if a regression (or any change) is found."),
+    ] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
+    json_out: JsonOption = False,
+    max_pvalue: MaxP = 0.001,
+    min_magnitude: MinMag = 0.0,
+    otava_compatible: Otava = False,
+    db: DbOption = None,
+) -> None:
+    """Find change points in benchmark history (the store's series, or a CSV file)."""
+    config = _config(max_pvalue, min_magnitude, otava_compatible)
+    if csv_file is not None:
+        if fail_on is FailOn.regression and direction is None:
+            raise InputError(f"{csv_file}: say --direction higher|lower to gate on regressions")
+        parsed = otava_csv.parse(csv_file)
+        chosen = [c for c in parsed if series is None or c.name.startswith(series)]
+        d: Direction | None = None
+        if direction is DirectionOpt.HIGHER:
+            d = "higher"
+        elif direction is DirectionOpt.LOWER:
+            d = "lower"
+        changes = [ch for c in chosen for ch in csv_series_changes(c, config, d)]
+        scanned = len(chosen)
+    else:
+        store = open_store(db)
+        found = store.series(series)
+        envs = _envs(store, found)
+        changes = [ch for s in found for ch in store_series_changes(s, config, envs)]
+        scanned = len(found)
+    if since is not None:
+        cut = since if since.tzinfo else since.replace(tzinfo=UTC)
+        changes = [c for c in changes if c.time >= cut]
+    if json_out or fmt is OutFormat.json:
+        print_json(
+            {
+                "schema_version": 1,
+                "scanned": scanned,
+                "change_points": [_change_doc(c) for c in changes],
+            }
+        )
+    elif fmt is OutFormat.csv:
+        typer.echo(changes_csv(changes), nl=False)
+    else:
+        stdout().print(changes_view(changes, scanned))
+    if gate(changes, fail_on.value if fail_on else None):
+        raise typer.Exit(GATE_EXIT)
