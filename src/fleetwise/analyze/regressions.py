@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from fleetwise.analyze.changepoints import ChangePointConfig, detect
+from fleetwise.analyze.changepoints import ChangePoint, ChangePointConfig, detect
 from fleetwise.analyze.reproduce import environment_changes
 from fleetwise.collect.importers.otava_csv import CsvSeries
 from fleetwise.models import Direction, Series
@@ -47,6 +47,34 @@ def classify(change: float, direction: Direction | None) -> Kind:
     return "regression" if worse else "improvement"
 
 
+def _series_change(
+    cp: ChangePoint,
+    *,
+    series: str,
+    unit: str,
+    time: datetime,
+    labels: tuple[str, str],
+    direction: Direction | None,
+    changed: dict[str, tuple[Any, Any]],
+) -> SeriesChange:
+    return SeriesChange(
+        series=series,
+        unit=unit,
+        index=cp.index,
+        time=time,
+        before=labels[0],
+        after=labels[1],
+        mean_before=cp.mean_before,
+        std_before=cp.std_before,
+        mean_after=cp.mean_after,
+        std_after=cp.std_after,
+        change=cp.change,
+        pvalue=cp.pvalue,
+        kind=classify(cp.change, direction),
+        changed=changed,
+    )
+
+
 def store_series_changes(
     series: Series,
     config: ChangePointConfig,
@@ -62,21 +90,15 @@ def store_series_changes(
         eb = envs.get(after.environment_id) if after.environment_id is not None else None
         if ea is not None and eb is not None:
             changed = environment_changes(ea, eb, before.run_start_state, after.run_start_state)
+        labels = (f"run {before.run_id}", f"run {after.run_id}")
         out.append(
-            SeriesChange(
+            _series_change(
+                cp,
                 series=series.key.id,
                 unit=series.key.unit,
-                index=cp.index,
                 time=after.time,
-                before=f"run {before.run_id}",
-                after=f"run {after.run_id}",
-                mean_before=cp.mean_before,
-                std_before=cp.std_before,
-                mean_after=cp.mean_after,
-                std_after=cp.std_after,
-                change=cp.change,
-                pvalue=cp.pvalue,
-                kind=classify(cp.change, series.key.direction),
+                labels=labels,
+                direction=series.key.direction,
                 changed=changed,
             )
         )
@@ -97,20 +119,13 @@ def csv_series_changes(
             if vals[i] != vals[j]
         }
         out.append(
-            SeriesChange(
+            _series_change(
+                cp,
                 series=series.name,
-                unit="",
-                index=cp.index,
+                unit=series.unit,
                 time=series.times[j],
-                before=f"row {i + 1}",
-                after=f"row {j + 1}",
-                mean_before=cp.mean_before,
-                std_before=cp.std_before,
-                mean_after=cp.mean_after,
-                std_after=cp.std_after,
-                change=cp.change,
-                pvalue=cp.pvalue,
-                kind=classify(cp.change, direction),
+                labels=(f"row {i + 1}", f"row {j + 1}"),
+                direction=direction,
                 changed=changed,
             )
         )
