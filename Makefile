@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 # One environment for both targets: every extra (torch pinned in pyproject.toml) and the
 # test tools.
 EXTRAS ?= all,test
-DEB_PACKAGES := fio
+# Debian packages and the file each one provides (how we tell it is there): fio for the
+# storage benchmarks, PostgreSQL for the store tests on the second back-end.
+DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql
 SUITE ?= quick
 PYTEST_ARGS ?=
 
@@ -25,15 +27,15 @@ help:
 	@echo "make bench   - measure the harness itself (benchmarks/harness.py)"
 
 sysdeps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for spec in $(DEB_PACKAGES); do \
+	  [ -e "$${spec#*:}" ] || missing="$$missing $${spec%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "warning: please install$$missing (storage benchmarks are skipped without fio)"; \
+	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests)"; \
 	  fi; \
 	fi
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fleetwise.models import Cost, Evidence, Finding, Severity
 from fleetwise.store import Store
 
@@ -25,11 +23,12 @@ def _finding() -> Finding:
     )
 
 
-def test_analysis_round_trip(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'fw.db'}")
+def test_analysis_round_trip(db_url: str) -> None:
+    store = Store(db_url)
     aid = store.save_analysis("trace", "traces/run1", {"ranks": 2}, [_finding()], ["base"])
     store.save_analysis("cluster", "jobs.csv", {}, [], [])
-    again = Store(f"sqlite:///{tmp_path / 'fw.db'}")
+    store.close()
+    again = Store(db_url)
     (a,) = again.analyses(kind="trace")
     assert a.id == aid and a.tags == ["base"] and a.summary == {"ranks": 2}
     (f,) = a.findings
@@ -40,3 +39,4 @@ def test_analysis_round_trip(tmp_path: Path) -> None:
     assert again.findings(tag="base") == [f]
     assert again.findings(tag="other") == []
     assert len(again.analyses()) == 2
+    again.close()
