@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fleetwise.analyze.node_outliers import node_outliers, outlier_findings
 from fleetwise.analyze.reproduce import verify as verify_results
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_suite
@@ -25,11 +26,26 @@ from fleetwise.present.cli.common import (
     stderr,
     stdout,
 )
-from fleetwise.present.cli.render import results_view, runs_table, verify_view
+from fleetwise.present.cli.render import (
+    node_outliers_view,
+    results_view,
+    runs_table,
+    verify_view,
+)
 from fleetwise.present.export import results_csv, run_document, to_json
 from fleetwise.store import Store
 
 app = typer.Typer(help="Run benchmark suites and work with their results.", no_args_is_help=True)
+
+
+class Executor(StrEnum):
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class Per(StrEnum):
+    NODE = "node"
+    GPU = "gpu"
 
 
 class _Progress:
@@ -85,15 +101,30 @@ def run_cmd(
     db: DbOption = None,
     json_out: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    executor: Annotated[
+        Executor, typer.Option(help="local: this machine; ray: every node of a Ray cluster.")
+    ] = Executor.LOCAL,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS or local).")
+    ] = None,
+    per: Annotated[Per, typer.Option(help="With --executor ray: a run per node or per GPU.")] = (
+        Per.NODE
+    ),
 ) -> None:
     """Run a suite (default: quick) and print its summary table."""
     if resume_run is None and suite is None:
         suite = "quick"
     if resume_run is not None and suite is not None:
         raise typer.BadParameter("give either a SUITE or --resume RUN, not both")
+    if executor is Executor.RAY and resume_run is not None:
+        raise typer.BadParameter("--resume runs locally; re-run the suite with --executor ray")
     loaded: Suite | None = load_suite(suite) if suite is not None else None
     store = open_store(db)
     observer = _Progress(enabled=progress and not json_out)
+    if executor is Executor.RAY:
+        assert loaded is not None
+        _run_on_ray(store, loaded, address, per, tag or (), observer, json_out)
+        return
     try:
         with observer.progress:
             if loaded is not None:
@@ -111,6 +142,67 @@ def run_cmd(
         )
         raise typer.Exit(130) from None
     _report(store, outcome, json_out)
+
+
+def _run_on_ray(
+    store: Store,
+    suite: Suite,
+    address: str | None,
+    per: Per,
+    tags: Sequence[str],
+    observer: _Progress,
+    json_out: bool,
+) -> None:
+    from fleetwise.collect.executors.ray import run_suite_on_ray
+
+    try:
+        with observer.progress:
+            outcomes = run_suite_on_ray(
+                store,
+                suite,
+                address=address,
+                per="gpu" if per is Per.GPU else "node",
+                tags=tags,
+                workdir=work_dir(),
+                observer=observer,
+            )
+    except RunInterrupted as exc:
+        typer.echo(
+            f"fleet-wide run interrupted (first run {exc.run.id}); finished cases are stored"
+        )
+        raise typer.Exit(130) from None
+    labels = {o.run.id: str(o.run.config.get("ray", {}).get("target", o.run.id)) for o in outcomes}
+    gpus = {
+        labels[o.run.id]: len(store.get_environment(o.run.environment_id).data.get("gpus", []))
+        for o in outcomes
+        if o.run.environment_id is not None
+    }
+    outliers = node_outliers({labels[o.run.id]: (o.run.id, o.results) for o in outcomes})
+    findings = outlier_findings(outliers, gpus)
+    group = next(t for t in outcomes[0].run.tags if t.startswith("ray:"))
+    store.save_analysis(
+        "fleet-run",
+        f"{suite.name} on {len(outcomes)} Ray targets",
+        {"runs": [o.run.id for o in outcomes], "outliers": len(outliers)},
+        findings,
+        tags=[group],
+    )
+    if json_out:
+        print_json(
+            {
+                "schema_version": 1,
+                "group": group,
+                "runs": [_document(store, o.run) for o in outcomes],
+                "findings": [f.model_dump(mode="json") for f in findings],
+            }
+        )
+        return
+    out = stdout()
+    for o in outcomes:
+        title = f"run {o.run.id} on {labels[o.run.id]}: {o.run.suite} ({o.run.status.value})"
+        out.print(results_view(o.results, title=title))
+    out.print(node_outliers_view(outliers, len(outcomes)))
+    out.print(f"stored in {store.display_url} (tag {group})")
 
 
 @app.command("list")

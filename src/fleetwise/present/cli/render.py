@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from fleetwise.analyze.node_outliers import NodeOutlier
 from fleetwise.analyze.reproduce import Verdict
 from fleetwise.models import ResultRecord, ResultStatus, RunRecord
 from fleetwise.units import interval, percent, quantity, sig
@@ -194,3 +195,24 @@ def verify_view(verdicts: Sequence[Verdict]) -> Group:
         parts.append(Text("notes:", style="bold"))
         parts.extend(Text(f"  [{i}] {n}") for i, n in enumerate(notes, 1))
     return Group(*parts)
+
+
+def node_outliers_view(outliers: Sequence[NodeOutlier], targets: int) -> Table | Text:
+    """Nodes of a fleet-wide run that are slower than their peers on the same case."""
+    if not outliers:
+        return Text(f"no node is 15% or more slower than its peers ({targets} targets)")
+    table = Table(title=f"slow nodes ({targets} targets)", title_justify="left")
+    for col in ("node", "benchmark", "parameters", "metric", "median", "peers' median"):
+        table.add_column(col)
+    table.add_column("slower", justify="right")
+    for o in outliers:
+        table.add_row(
+            o.node,
+            o.benchmark,
+            params_text(o.params),
+            o.metric,
+            quantity(o.value, o.unit),
+            quantity(o.peers_median, o.unit),
+            percent(o.slowdown),
+        )
+    return table
