@@ -6,7 +6,7 @@ them to tables (``store/schema.py``); exports serialise them with ``SCHEMA_VERSI
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -221,3 +221,222 @@ class AnalysisRecord(BaseModel):
     tags: list[str] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list)
+
+
+#: What a delivery or on-call event is (see ``ProcessEvent``).
+ProcessEventKind = Literal["change", "deployment", "incident", "pipeline_stage", "page"]
+
+
+class ProcessEvent(BaseModel):
+    """One delivery or on-call event, as imported from Four Keys, CI or paging exports.
+
+    The meaning of the times depends on ``kind``:
+
+    - ``change``: ``time`` committed.
+    - ``deployment``: ``time`` deployed; ``links`` the changes it shipped.
+    - ``incident``: ``time`` created, ``ended_at`` resolved; ``links`` root-cause changes.
+    - ``pipeline_stage``: ``time`` queued, ``started_at`` started, ``ended_at`` finished,
+      ``status`` the result; ``group`` the pipeline (CI run) it belongs to.
+    - ``page``: ``time`` created, ``acknowledged_at``, ``ended_at`` resolved, ``status``
+      urgency or priority; ``payload`` carries title, escalations and assignee.
+    """
+
+    id: int | None = None
+    kind: ProcessEventKind
+    #: The export it came from, e.g. ``fourkeys:deployments.csv`` or ``pagerduty:pd.json``.
+    source: str
+    #: Natural id in that export (change sha, deploy id, ``pipeline/stage/attempt``...).
+    key: str
+    time: datetime
+    started_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    ended_at: datetime | None = None
+    team: str = ""
+    service: str = ""
+    group: str = ""
+    status: str = ""
+    links: list[str] = Field(default_factory=list)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobState(StrEnum):
+    """A cluster job's final (or current) state, common to Slurm, Kubernetes, Philly, Helios."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+    RUNNING = "running"
+    PENDING = "pending"
+    UNKNOWN = "unknown"
+
+
+class JobRecord(BaseModel):
+    """One job of a cluster's log (DESIGN.md, "Job"): who, when, how many GPUs, outcome."""
+
+    id: int | None = None
+    job_id: str
+    user: str = ""
+    #: Team, account or virtual cluster (Slurm account, Philly/Helios VC, Kubernetes QoS).
+    team: str = ""
+    submit_time: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    gpus: int = 0
+    nodes: int | None = None
+    state: JobState = JobState.UNKNOWN
+    #: The file and format it was imported from, e.g. ``helios:cluster_log.csv``.
+    source: str = ""
+
+
+# -- the plan: backlog, KPIs, experiments, decisions, retrospectives ----------------------
+
+
+class ActionStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    REJECTED = "rejected"
+
+
+class KPIEffect(BaseModel):
+    """An action's expected effect on one KPI, as a relative change (+0.2 = 20% more)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kpi: str = Field(min_length=1)
+    change: float
+
+
+class Action(BaseModel):
+    """A backlog item: what to do, what it should bring, what it costs, who owns it.
+
+    WSJF inputs (``value``, ``time_criticality``, ``risk_reduction``, ``job_size``) and
+    RICE inputs (``reach``, ``impact``) are optional: ``plan.scoring`` derives what is
+    missing from the money and effort figures and says so.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    title: str = Field(min_length=1)
+    description: str = ""
+    #: Catalog key of the finding kind it answers (``bench.dataloader_workers``...).
+    finding_kind: str = ""
+    finding_ids: list[int] = Field(default_factory=list)
+    effects: list[KPIEffect] = Field(default_factory=list)
+    savings_usd_per_year: float = Field(default=0.0, ge=0)
+    one_time_cost_usd: float = Field(default=0.0, ge=0)
+    effort_days: float = Field(default=1.0, gt=0)
+    confidence: float = Field(default=0.5, ge=0, le=1)
+    owner: str = ""
+    team: str = ""
+    status: ActionStatus = ActionStatus.PROPOSED
+    value: int | None = Field(default=None, ge=1, le=100)
+    time_criticality: int | None = Field(default=None, ge=1, le=100)
+    risk_reduction: int | None = Field(default=None, ge=1, le=100)
+    job_size: int | None = Field(default=None, ge=1, le=100)
+    #: RICE reach: GPUs (or people) affected per quarter; impact on Intercom's scale.
+    reach: float | None = Field(default=None, ge=0)
+    impact: float | None = Field(default=None, ge=0, le=3)
+    depends_on: list[int] = Field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
+    #: Where it came from: ``finding:12``, ``yaml:actions.yaml``, ``retro:3``, ``cli``.
+    source: str = ""
+    created_at: datetime | None = None
+
+
+class KPI(BaseModel):
+    """A key performance indicator bound to data in the store.
+
+    ``source`` is ``series:<series id prefix>`` (a benchmark series, one match) or
+    ``analysis:<kind>:<dotted.summary.key>`` (a cluster, DORA or on-call figure of each
+    stored analysis of that kind). Without a stated baseline the first reading is it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    description: str = ""
+    source: str = Field(min_length=1)
+    unit: str = ""
+    direction: Direction = "higher"
+    baseline_value: float | None = None
+    baseline_date: datetime | None = None
+    goal_value: float
+    goal_date: date
+    created_at: datetime | None = None
+
+
+class ExperimentOutcome(BaseModel):
+    """One variant measured against the baseline, and what the difference is worth."""
+
+    variant: str
+    metric: str
+    unit: str
+    direction: Direction
+    baseline_value: float
+    variant_value: float
+    #: > 1 means the variant is better (for either direction).
+    speedup: float
+    speedup_low: float | None = None
+    speedup_high: float | None = None
+    pvalue: float | None = None
+    verdict: str
+    method: str
+    gpu_hours_per_year: float
+    usd_per_year: float
+    usd_per_year_low: float | None = None
+    usd_per_year_high: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Experiment(BaseModel):
+    """An A/B run of a benchmark configuration and its variants (the optimization lab)."""
+
+    id: int | None = None
+    name: str
+    source: str = ""
+    status: Literal["running", "completed", "failed"] = "running"
+    action_id: int | None = None
+    #: The validated experiment file, as run.
+    spec: dict[str, Any] = Field(default_factory=dict)
+    #: Side name -> run ids in the order they ran.
+    runs: dict[str, list[int]] = Field(default_factory=dict)
+    outcomes: list[ExperimentOutcome] = Field(default_factory=list)
+    error: str | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    DEFER = "defer"
+
+
+class Decision(BaseModel):
+    """One entry of the alignment log: who decided what about an action, when and why."""
+
+    id: int | None = None
+    action_id: int
+    decision: DecisionKind
+    by: str = Field(min_length=1)
+    note: str = ""
+    decided_at: datetime | None = None
+
+
+class Retrospective(BaseModel):
+    """A sprint retrospective: observations and the backlog actions it created."""
+
+    id: int | None = None
+    date: date
+    team: str = Field(min_length=1)
+    sprint: str = ""
+    went_well: list[str] = Field(default_factory=list)
+    to_improve: list[str] = Field(default_factory=list)
+    action_ids: list[int] = Field(default_factory=list)
+    created_at: datetime | None = None

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.errors import SuiteError
+from fleetwise.textfile import read_text
 
 SUITE_SCHEMA_VERSION = 1
 
@@ -147,12 +148,10 @@ def _error(path: Path, root: yaml.Node | None, loc: Sequence[int | str], msg: st
 def load_suite(name_or_path: str) -> Suite:
     """Read, validate and expand a suite file. Raises SuiteError naming file, line, key."""
     path = resolve_suite_path(name_or_path)
+    text = read_text(path)
     try:
-        text = path.read_text()
         root = yaml.compose(text)
         raw = yaml.safe_load(text)
-    except OSError as exc:
-        raise SuiteError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -138,3 +138,118 @@ class FindingRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     analysis: Mapped[AnalysisRow] = relationship(back_populates="findings")
+
+
+class JobRow(Base):
+    """One cluster job; ``(source, job_id)`` is unique so re-importing a log adds nothing."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ux_jobs_source_job", "source", "job_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    job_id: Mapped[str] = mapped_column(String(255))
+    user: Mapped[str] = mapped_column(String(255), default="")
+    team: Mapped[str] = mapped_column(String(255), default="", index=True)
+    submit_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    start_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    gpus: Mapped[int] = mapped_column(Integer, default=0)
+    nodes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+
+
+class ProcessEventRow(Base):
+    """A delivery or on-call event (``models.ProcessEvent``); ``(kind, source, key)`` is
+    unique so importing the same export twice adds nothing."""
+
+    __tablename__ = "process_events"
+    __table_args__ = (
+        Index("ux_process_events_identity", "kind", "source", "key", unique=True),
+        Index("ix_process_events_kind_time", "kind", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    team: Mapped[str] = mapped_column(String(255), default="", index=True)
+    service: Mapped[str] = mapped_column(String(255), default="", index=True)
+    group_key: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ActionRow(Base):
+    """A backlog action (``models.Action``); figures, effects and links live in ``data``."""
+
+    __tablename__ = "plan_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    owner: Mapped[str] = mapped_column(String(255), default="")
+    finding_kind: Mapped[str] = mapped_column(String(64), default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class KPIRow(Base):
+    """A KPI (``models.KPI``); its name is unique, baseline and goal live in ``data``."""
+
+    __tablename__ = "plan_kpis"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ExperimentRow(Base):
+    """An experiment (``models.Experiment``): spec, run ids and outcomes in ``data``."""
+
+    __tablename__ = "plan_experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_actions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DecisionRow(Base):
+    """One entry of the decision log about an action."""
+
+    __tablename__ = "plan_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_actions.id", ondelete="CASCADE"), index=True
+    )
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RetrospectiveRow(Base):
+    """A sprint retrospective; observations and action ids live in ``data``."""
+
+    __tablename__ = "plan_retrospectives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    held_on: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    team: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

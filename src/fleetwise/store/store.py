@@ -30,17 +30,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fleetwise.errors import InputError, StoreError
 from fleetwise.models import (
+    KPI,
+    Action,
+    ActionStatus,
     AnalysisRecord,
+    Decision,
     EnvironmentRecord,
+    Experiment,
     Finding,
+    JobRecord,
     Peak,
+    ProcessEvent,
     ResultRecord,
+    Retrospective,
     RunRecord,
     RunStatus,
     Series,
     Summary,
 )
+from fleetwise.store import plan as plan_rows
 from fleetwise.store.findings import add_analysis, query_analyses
+from fleetwise.store.jobs import add_jobs, query_jobs
+from fleetwise.store.process import add_events as add_process_events
+from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
 from fleetwise.store.series import all_series
 
@@ -51,6 +63,21 @@ def params_hash(params: dict[str, Any]) -> str:
     """Stable identity of a parameter set (key order does not matter)."""
     blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _database_says(exc: SQLAlchemyError) -> str:
+    """What the database said, in one line: the driver's message without the SQL statement
+    and its parameters (which can be megabytes of samples)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
+    kind = orig.__class__.__name__ if orig is not None else exc.__class__.__name__
+    hint = ""
+    if "full" in first.lower():
+        hint = " (the disk or the database's size limit is full; earlier results are intact)"
+    elif "readonly" in first.lower() or "read-only" in first.lower():
+        hint = " (the store is read-only; earlier results are intact)"
+    return f"{kind}: {first[:200]}{hint}"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -125,7 +152,7 @@ class Store:
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot open store {self.display_url}: {exc.__class__.__name__}: {exc}"
+                f"cannot open store {self.display_url}: {_database_says(exc)}"
             ) from exc
 
     @contextmanager
@@ -136,7 +163,7 @@ class Store:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"store {self.display_url}: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(f"store {self.display_url}: {_database_says(exc)}") from exc
         except BaseException:
             session.rollback()
             raise
@@ -337,6 +364,109 @@ class Store:
     def findings(self, kind: str | None = None, tag: str | None = None) -> list[Finding]:
         """Findings of every analysis of ``kind`` carrying ``tag`` (all without them)."""
         return [f for a in self.analyses(kind, tag) for f in a.findings]
+
+    # -- cluster jobs ----------------------------------------------------------------------
+    def add_jobs(self, records: Sequence[JobRecord], source: str) -> int:
+        """Store a cluster log's jobs in one transaction; jobs already stored from the same
+        ``source`` are skipped. Returns how many were added."""
+        with self._session() as s:
+            return add_jobs(s, records, source)
+
+    def jobs(
+        self,
+        source: str | None = None,
+        team: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[JobRecord]:
+        """Stored jobs, by submit time, optionally of one source or team and time range."""
+        with self._session() as s:
+            return query_jobs(s, source, team, since, until)
+
+    # -- process events --------------------------------------------------------------------
+    def add_process_events(self, events: Sequence[ProcessEvent]) -> tuple[int, int]:
+        """Store delivery/on-call events in one transaction; those already stored (same
+        kind, source and key) are skipped. Returns (added, skipped)."""
+        with self._session() as s:
+            return add_process_events(s, events)
+
+    def process_events(
+        self,
+        kinds: Sequence[str] = (),
+        *,
+        team: str | None = None,
+        service: str | None = None,
+    ) -> list[ProcessEvent]:
+        """Stored events of ``kinds`` (all without), by time, optionally of a team/service."""
+        with self._session() as s:
+            return query_process_events(s, kinds, team=team, service=service)
+
+    # -- plan ------------------------------------------------------------------------------
+    def add_actions(
+        self, actions: Sequence[Action], local_deps: Sequence[Sequence[int]] = ()
+    ) -> list[int]:
+        """Store backlog actions in one transaction; ``local_deps[i]`` are indexes of
+        ``actions`` that action i waits for (resolved to the new ids). Returns the ids."""
+        with self._session() as s:
+            return plan_rows.add_actions(s, actions, local_deps)
+
+    def actions(self, status: str | None = None) -> list[Action]:
+        """Backlog actions by id, optionally of one status."""
+        with self._session() as s:
+            return plan_rows.query_actions(s, status)
+
+    def get_action(self, action_id: int) -> Action:
+        with self._session() as s:
+            return plan_rows.get_action(s, action_id)
+
+    def update_action(self, action: Action) -> None:
+        """Replace a stored action's fields with ``action``'s (same id)."""
+        with self._session() as s:
+            plan_rows.update_action(s, action)
+
+    def add_kpi(self, kpi: KPI) -> int:
+        with self._session() as s:
+            return plan_rows.add_kpi(s, kpi)
+
+    def kpis(self) -> list[KPI]:
+        with self._session() as s:
+            return plan_rows.query_kpis(s)
+
+    def save_experiment(self, experiment: Experiment) -> int:
+        """Insert an experiment (no id) or update the stored one; returns its id."""
+        with self._session() as s:
+            return plan_rows.save_experiment(s, experiment)
+
+    def experiments(self, action_id: int | None = None) -> list[Experiment]:
+        with self._session() as s:
+            return plan_rows.query_experiments(s, action_id)
+
+    def get_experiment(self, experiment_id: int) -> Experiment:
+        with self._session() as s:
+            return plan_rows.get_experiment(s, experiment_id)
+
+    def record_decision(self, decision: Decision, new_status: ActionStatus) -> int:
+        """Log a decision and set its action's status in one transaction."""
+        with self._session() as s:
+            return plan_rows.add_decision(s, decision, new_status)
+
+    def decisions(self, action_id: int | None = None) -> list[Decision]:
+        with self._session() as s:
+            return plan_rows.query_decisions(s, action_id)
+
+    def add_retrospective(
+        self,
+        retro: Retrospective,
+        actions: Sequence[Action] = (),
+        local_deps: Sequence[Sequence[int]] = (),
+    ) -> int:
+        """Store a retrospective and the backlog actions it created in one transaction."""
+        with self._session() as s:
+            return plan_rows.add_retrospective(s, retro, actions, local_deps)
+
+    def retrospectives(self, team: str | None = None) -> list[Retrospective]:
+        with self._session() as s:
+            return plan_rows.query_retrospectives(s, team)
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Case keys of ``run_id`` that already have results (any status)."""

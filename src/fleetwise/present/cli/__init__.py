@@ -11,7 +11,21 @@ import sys
 import typer
 
 from fleetwise.errors import FleetwiseError
-from fleetwise.present.cli import bench, env, history
+from fleetwise.present.cli import (
+    bench,
+    capacity,
+    cluster,
+    decide,
+    env,
+    experiment,
+    history,
+    invest,
+    kpi,
+    retro,
+    trace,
+)
+from fleetwise.present.cli import plan as plan_cli
+from fleetwise.present.cli import process as process_cli
 
 app = typer.Typer(
     name="fleetwise",
@@ -21,8 +35,19 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(bench.app, name="bench")
+app.add_typer(plan_cli.app, name="plan")
+app.add_typer(kpi.app, name="kpi")
+app.add_typer(experiment.app, name="experiment")
+app.add_typer(retro.app, name="retro")
+app.command("decide")(decide.decide_cmd)
+app.add_typer(invest.app, name="invest")
+app.add_typer(cluster.app, name="cluster")
+app.add_typer(capacity.app, name="capacity")
+app.add_typer(process_cli.app, name="process")
 app.command("env")(env.env)
 app.command("regressions")(history.regressions_cmd)
+app.add_typer(trace.app, name="trace")
+app.command("diagnose")(trace.diagnose_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

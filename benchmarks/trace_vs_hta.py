@@ -1,0 +1,255 @@
+"""fleetwise against HTA 0.5.0 on the same 8-rank trace set: wall time and peak memory.
+
+    .venv/bin/python benchmarks/trace_vs_hta.py [--source FILE|DIR] [--ranks 8] [--repeat 3]
+                                                [--big-gb 1.0] [--markdown]
+
+``--source`` defaults to ``../shared/data/kineto/mtia_single_rank`` (456K events); the
+smaller ``tests/data/kineto/ns_resolution_v100`` (68K events) is the other figure quoted.
+
+1. Builds an N-rank trace set in a temporary folder: one real rank trace copied N times with
+   ``distributedInfo.rank`` / ``world_size`` rewritten (gzip, as ``torch.profiler`` writes).
+2. Runs, each in a fresh subprocess and alternating, HTA (``TraceAnalysis`` load + temporal,
+   idle-time, kernel and overlap breakdowns and kernel-launch statistics for every rank:
+   ``benchmarks/hta_reference.py --timing-only``) and fleetwise (the same analyses through
+   ``fleetwise.analyze``). Wall time is the subprocess's, interpreter start included; peak
+   memory is the peak of the summed RSS of the subprocess and all its children (HTA parses
+   ranks in a process pool), sampled every 100 ms, or the subprocess's own high-water mark
+   (VmHWM) if larger.
+3. With ``--big-gb X``, also writes one uncompressed trace of about X GB (the source's events
+   repeated with shifted times and correlation ids) and measures fleetwise on it, to show
+   memory stays bounded while streaming. HTA is not run on it (it loads the whole document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The largest real trace of the shared data (456K events, 87 MB): the scale fleetwise is for.
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "kineto" / "mtia_single_rank"
+PY = sys.executable
+
+FLEETWISE_SCRIPT = """
+import sys
+from pathlib import Path
+from fleetwise.analyze import traces as tr
+from fleetwise.analyze.traces_report import load_trace_set
+ranks = load_trace_set(Path(sys.argv[1]))
+for ev in ranks:
+    tr.temporal_breakdown(ev); tr.idle_time_breakdown(ev); tr.comm_comp_overlap(ev)
+    tr.launch_stats(ev); tr.top_kernels(ev)
+tr.kernel_type_breakdown(ranks)
+"""
+
+
+def source_file(source: Path) -> Path:
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.name.endswith((".json", ".json.gz")))[0]
+    return source
+
+
+def load(path: Path) -> dict[str, Any]:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    doc: dict[str, Any] = json.loads(raw)
+    return doc
+
+
+def build_rank_set(source: Path, ranks: int, folder: Path) -> None:
+    doc = load(source_file(source))
+    for rank in range(ranks):
+        info = dict(doc.get("distributedInfo") or {})
+        info.update(rank=rank, world_size=ranks)
+        doc["distributedInfo"] = info
+        with gzip.open(folder / f"rank-{rank}.json.gz", "wt", compresslevel=1) as fh:
+            json.dump(doc, fh)
+
+
+def build_big_trace(source: Path, gigabytes: float, path: Path) -> int:
+    """Write ``source``'s events again and again, shifted in time, until the file is big."""
+    doc = load(source_file(source))
+    events = doc.pop("traceEvents")
+    starts = [e["ts"] for e in events if isinstance(e.get("ts"), int | float)]
+    span = max(starts) - min(starts) + 1000
+    max_corr = max(
+        (
+            e.get("args", {}).get("correlation", 0)
+            for e in events
+            if isinstance(e.get("args"), dict)
+        ),
+        default=0,
+    )
+    target = int(gigabytes * 1e9)
+    written = copies = 0
+    with path.open("w") as fh:
+        header = json.dumps(doc)[:-1]
+        fh.write(header + ', "traceEvents": [\n')
+        first = True
+        while written < target:
+            for e in events:
+                e2 = dict(e)
+                if "ts" in e2:
+                    e2["ts"] = e2["ts"] + copies * span
+                args = e2.get("args")
+                if isinstance(args, dict) and "correlation" in args:
+                    e2["args"] = {
+                        **args,
+                        "correlation": args["correlation"] + copies * (max_corr + 1),
+                    }
+                line = ("" if first else ",\n") + json.dumps(e2)
+                first = False
+                fh.write(line)
+                written += len(line)
+            copies += 1
+        fh.write("\n]}\n")
+    return copies
+
+
+def _high_water_mark(pid: int) -> int:
+    """The process's own peak RSS (VmHWM, bytes) so far; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of ``cmd``.
+
+    CPU is user + system time of the process and its children (robust when other work
+    shares the machine). Peak RSS is the larger of the process's own high-water mark
+    (VmHWM, read while it runs) and the summed RSS of it and its children (HTA parses ranks
+    in a process pool), sampled every 100 ms. (``ru_maxrss`` is not used: Linux carries the
+    spawning process's size over the exec into it.)
+    """
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    peak = hwm = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        hwm = max(hwm, _high_water_mark(proc.pid))
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, max(peak, hwm) / 1e6
+
+
+def fleetwise_cmd(folder: Path) -> list[str]:
+    return [PY, "-c", FLEETWISE_SCRIPT, str(folder)]
+
+
+def hta_cmd(folder: Path) -> list[str]:
+    return [PY, str(ROOT / "benchmarks" / "hta_reference.py"), str(folder), "--timing-only"]
+
+
+def compare(source: Path, ranks: int, repeat: int, tmp: Path) -> dict[str, Any]:
+    """HTA and fleetwise on the same N-rank set, alternating, ``repeat`` times each."""
+    folder = tmp / "ranks"
+    folder.mkdir()
+    build_rank_set(source, ranks, folder)
+    results: dict[str, Any] = {"set_mb_gz": sum(p.stat().st_size for p in folder.iterdir()) / 1e6}
+    runs: dict[str, list[tuple[float, float, float]]] = {"hta": [], "fleetwise": []}
+    for _ in range(repeat):
+        runs["hta"].append(measure(hta_cmd(folder)))
+        runs["fleetwise"].append(measure(fleetwise_cmd(folder)))
+    for tool, values in runs.items():
+        results[tool] = {
+            "wall_s_median": statistics.median(v[0] for v in values),
+            "cpu_s_median": statistics.median(v[1] for v in values),
+            "peak_rss_mb_median": statistics.median(v[2] for v in values),
+            "runs": values,
+        }
+    hta, fw = results["hta"], results["fleetwise"]
+    results["speedup"] = hta["wall_s_median"] / fw["wall_s_median"]
+    results["cpu_speedup"] = hta["cpu_s_median"] / fw["cpu_s_median"]
+    results["rss_ratio"] = fw["peak_rss_mb_median"] / hta["peak_rss_mb_median"]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--ranks", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3, help="0: skip the HTA comparison")
+    parser.add_argument("--big-gb", type=float, default=0.0)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"source": str(source_file(args.source)), "ranks": args.ranks}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.repeat > 0:
+            results.update(compare(args.source, args.ranks, args.repeat, Path(tmp)))
+        if args.big_gb > 0:
+            big = Path(tmp) / "big"
+            big.mkdir()
+            copies = build_big_trace(args.source, args.big_gb, big / "rank-0.json")
+            wall, cpu, rss = measure(fleetwise_cmd(big))
+            results["big"] = {
+                "file_gb": (big / "rank-0.json").stat().st_size / 1e9,
+                "copies_of_source": copies,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_rss_mb": rss,
+            }
+    if args.markdown:
+        print(markdown(results))
+    else:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "hta" in r:
+        lines += _comparison_lines(r)
+    if "big" in r:
+        b = r["big"]
+        lines.append(
+            f"big case: {b['file_gb']:.2f} GB uncompressed trace analysed in {b['wall_s']:.1f} s "
+            f"({b['cpu_s']:.1f} s CPU), peak RSS {b['peak_rss_mb']:.0f} MB"
+        )
+    return "\n".join(lines)
+
+
+def _comparison_lines(r: dict[str, Any]) -> list[str]:
+    return [
+        f"{r['ranks']} ranks of `{Path(r['source']).name}` ({r['set_mb_gz']:.1f} MB gzip)",
+        "",
+        "| tool | wall s (median) | CPU s (median) | peak RSS MB (median) |",
+        "|---|---|---|---|",
+        *(
+            f"| {label} | {r[k]['wall_s_median']:.2f} | {r[k]['cpu_s_median']:.2f} | "
+            f"{r[k]['peak_rss_mb_median']:.0f} |"
+            for label, k in (("HTA 0.5.0", "hta"), ("fleetwise", "fleetwise"))
+        ),
+        "",
+        f"speed-up {r['speedup']:.1f}x wall, {r['cpu_speedup']:.1f}x CPU; "
+        f"fleetwise peak RSS = {r['rss_ratio']:.2f} of HTA's",
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""Orchestration diagnosis of a cluster's job log (and its telemetry, when there is some).
+
+Definitions:
+
+- wait = start - submit of a job that started; GPU jobs only (``gpus > 0``);
+- GPU-hours of a job = ``gpus * (end - start)`` (running jobs up to the log's last time);
+- lost GPU-hours = GPU-hours of jobs that ended failed, cancelled or timed out (their work
+  is usually redone; the Helios and Philly studies count it the same way);
+- allocation = GPU-hours allocated / (GPUs x time); from telemetry when it has totals,
+  else from the jobs and ``total_gpus``. The allocation-vs-utilization gap needs measured
+  utilization (DCGM): allocated GPU-hours x (1 - measured utilization) are paid and idle;
+- stranded GPU-hours (fragmentation) = sum over telemetry samples of
+  ``min(idle GPUs, pending GPUs) * interval``: GPUs free while jobs that want them wait,
+  i.e. free in the wrong places (partly used nodes) or in pieces too small for the gang.
+
+Yearly figures scale the log's span to 365 days; dollars are GPU-hours times
+``usd_per_gpu_hour`` (an input; ``plan/data/invest_defaults.yaml`` has the sourced one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from fleetwise.collect.importers.telemetry import ClusterSeries
+from fleetwise.errors import InputError
+from fleetwise.models import Cost, Evidence, Finding, JobRecord, JobState, Severity
+
+LOST_STATES = (JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT)
+SIZE_BUCKETS = ((1, 1, "1"), (2, 4, "2-4"), (5, 8, "5-8"), (9, 10**9, ">8"))
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class WaitStats:
+    group: str
+    jobs: int
+    mean_h: float
+    p50_h: float
+    p95_h: float
+    p99_h: float
+
+
+@dataclass(frozen=True)
+class ClusterReport:
+    source: str
+    jobs: int
+    gpu_jobs: int
+    span_days: float
+    gpu_hours: float
+    waits_by_team: list[WaitStats]
+    waits_by_size: list[WaitStats]
+    waits_by_hour: list[WaitStats]
+    gpu_hours_by_team_month: dict[str, dict[str, float]]
+    lost_gpu_hours: dict[str, float]
+    allocation: float | None
+    measured_utilization: float | None
+    stranded_gpu_hours: float | None
+    findings: list[Finding] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        def rows(stats: list[WaitStats]) -> list[dict[str, Any]]:
+            return [s.__dict__ for s in stats]
+
+        return {
+            "jobs": self.jobs,
+            "gpu_jobs": self.gpu_jobs,
+            "span_days": self.span_days,
+            "gpu_hours": self.gpu_hours,
+            "waits_by_team": rows(self.waits_by_team),
+            "waits_by_size": rows(self.waits_by_size),
+            "waits_by_hour": rows(self.waits_by_hour),
+            "gpu_hours_by_team_month": self.gpu_hours_by_team_month,
+            "lost_gpu_hours": self.lost_gpu_hours,
+            "allocation": self.allocation,
+            "measured_utilization": self.measured_utilization,
+            "stranded_gpu_hours": self.stranded_gpu_hours,
+        }
+
+
+def _wait_stats(group: str, waits_s: FloatArray) -> WaitStats:
+    p50, p95, p99 = np.percentile(waits_s, [50, 95, 99]) / 3600
+    return WaitStats(group, len(waits_s), float(waits_s.mean() / 3600), p50, p95, p99)
+
+
+def _grouped(keys: Sequence[str], waits: FloatArray) -> list[WaitStats]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for k, key in enumerate(keys):
+        groups[key].append(k)
+    stats = [_wait_stats(g, waits[idx]) for g, idx in groups.items()]
+    return sorted(stats, key=lambda s: (-s.p95_h, s.group))
+
+
+def _severity(share: float) -> Severity:
+    if share >= 0.2:
+        return Severity.HIGH
+    if share >= 0.1:
+        return Severity.MEDIUM
+    return Severity.LOW if share >= 0.02 else Severity.INFO
+
+
+def _cost(gpu_hours_per_year: float, usd: float, basis: str) -> Cost:
+    return Cost(
+        gpu_hours_per_year=gpu_hours_per_year,
+        usd_per_year=gpu_hours_per_year * usd,
+        assumptions={"usd_per_gpu_hour": usd, "basis": basis},
+    )
+
+
+def analyze_cluster(
+    jobs: Sequence[JobRecord],
+    *,
+    source: str = "store:jobs",
+    telemetry: ClusterSeries | None = None,
+    total_gpus: int | None = None,
+    usd_per_gpu_hour: float = 2.50,
+    wait_target_h: float = 1.0,
+) -> ClusterReport:
+    """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs."""
+    gpu_jobs = [j for j in jobs if j.gpus > 0]
+    if not gpu_jobs:
+        raise InputError(f"{source}: no GPU jobs to analyse")
+    t_first = min(j.submit_time for j in gpu_jobs)
+    t_last = max(
+        max(j.submit_time, j.start_time or j.submit_time, j.end_time or t_first) for j in gpu_jobs
+    )
+    span_days = max((t_last - t_first).total_seconds() / 86400, 1 / 24)
+    per_year = 365.0 / span_days
+
+    started = [j for j in gpu_jobs if j.start_time is not None]
+    waits = np.array(
+        [(j.start_time - j.submit_time).total_seconds() for j in started if j.start_time]
+    )
+    waits = np.clip(waits, 0.0, None)
+    by_team = _grouped([j.team or "-" for j in started], waits) if len(waits) else []
+    by_size = (
+        _grouped(
+            [next(b[2] for b in SIZE_BUCKETS if b[0] <= j.gpus <= b[1]) for j in started], waits
+        )
+        if len(waits)
+        else []
+    )
+    by_hour = (
+        sorted(
+            _grouped([f"{j.submit_time.hour:02d}" for j in started], waits), key=lambda s: s.group
+        )
+        if len(waits)
+        else []
+    )
+
+    hours_by_team_month: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    lost: dict[str, float] = defaultdict(float)
+    total_hours = 0.0
+    for j in started:
+        end = j.end_time or t_last
+        hours = (
+            j.gpus * max((end - j.start_time).total_seconds(), 0.0) / 3600 if j.start_time else 0.0
+        )
+        total_hours += hours
+        hours_by_team_month[j.team or "-"][
+            j.start_time.strftime("%Y-%m") if j.start_time else "-"
+        ] += hours
+        if j.state in LOST_STATES:
+            lost[j.state.value] += hours
+
+    findings: list[Finding] = []
+    src = f"jobs:{source}"
+    if len(waits):
+        overall = _wait_stats("all", waits)
+        queued = float(sum(j.gpus * w for j, w in zip(started, waits, strict=True))) / 3600
+        worst = by_team[0]
+        if overall.p95_h > wait_target_h:
+            findings.append(
+                Finding(
+                    kind="cluster.queue_wait",
+                    layer="orchestration",
+                    title=(
+                        f"p95 queue wait {overall.p95_h:.1f} h exceeds the "
+                        f"{wait_target_h:g} h target"
+                    ),
+                    detail=(
+                        f"Worst team/VC by p95: {worst.group} ({worst.p95_h:.1f} h over "
+                        f"{worst.jobs} jobs). "
+                        "Cost counts the GPU-hours of demand held in the queue."
+                    ),
+                    severity=_severity(min(overall.p95_h / (wait_target_h * 50), 1.0)),
+                    evidence=[
+                        Evidence(
+                            label="mean wait", value=round(overall.mean_h, 3), unit="h", source=src
+                        ),
+                        Evidence(
+                            label="p95 wait", value=round(overall.p95_h, 3), unit="h", source=src
+                        ),
+                        Evidence(
+                            label="p99 wait", value=round(overall.p99_h, 3), unit="h", source=src
+                        ),
+                        Evidence(
+                            label="worst team p95",
+                            value=round(worst.p95_h, 3),
+                            unit="h",
+                            source=src,
+                        ),
+                    ],
+                    cost=_cost(
+                        queued * per_year, usd_per_gpu_hour, "GPU-hours of jobs waiting, per year"
+                    ),
+                    recommendations=[
+                        "Check whether large gangs block the queue (waits by job size); "
+                        "add backfill.",
+                        "Size the cluster for the wait SLO: "
+                        "fleetwise capacity size --slo 'p95 wait < 1h'.",
+                    ],
+                )
+            )
+    lost_total = sum(lost.values())
+    if total_hours > 0 and lost_total > 0:
+        share = lost_total / total_hours
+        findings.append(
+            Finding(
+                kind="cluster.lost_work",
+                layer="orchestration",
+                title=f"{share:.0%} of GPU-hours went to jobs that failed or were cancelled",
+                detail=", ".join(f"{k}: {v:,.0f} GPU-h" for k, v in sorted(lost.items())),
+                severity=_severity(share),
+                evidence=[
+                    Evidence(label=f"{k} GPU-hours", value=round(v, 1), unit="GPU-h", source=src)
+                    for k, v in sorted(lost.items())
+                ]
+                + [
+                    Evidence(
+                        label="all GPU-hours", value=round(total_hours, 1), unit="GPU-h", source=src
+                    )
+                ],
+                cost=_cost(
+                    lost_total * per_year,
+                    usd_per_gpu_hour,
+                    "GPU-hours of failed/cancelled jobs, per year",
+                ),
+                recommendations=[
+                    "Checkpoint long jobs and restart from the last checkpoint.",
+                    "Fail fast: validate configs and data on one GPU before launching the gang.",
+                ],
+            )
+        )
+
+    allocation, measured, stranded = _telemetry_findings(
+        telemetry, total_gpus, total_hours, span_days, per_year, usd_per_gpu_hour, findings
+    )
+    return ClusterReport(
+        source=source,
+        jobs=len(jobs),
+        gpu_jobs=len(gpu_jobs),
+        span_days=span_days,
+        gpu_hours=total_hours,
+        waits_by_team=by_team,
+        waits_by_size=sorted(by_size, key=lambda s: [b[2] for b in SIZE_BUCKETS].index(s.group)),
+        waits_by_hour=by_hour,
+        gpu_hours_by_team_month={k: dict(v) for k, v in hours_by_team_month.items()},
+        lost_gpu_hours=dict(lost),
+        allocation=allocation,
+        measured_utilization=measured,
+        stranded_gpu_hours=stranded,
+        findings=findings,
+    )
+
+
+def _telemetry_findings(
+    t: ClusterSeries | None,
+    total_gpus: int | None,
+    job_gpu_hours: float,
+    span_days: float,
+    per_year: float,
+    usd: float,
+    findings: list[Finding],
+) -> tuple[float | None, float | None, float | None]:
+    allocation = measured = stranded = None
+    idle_hours = None
+    src = f"telemetry:{t.source}" if t is not None else "jobs"
+    if t is not None and len(t.times) > 1 and t.unit == "GPUs":
+        dt_h = np.diff(t.times).astype(np.float64) / 3600
+        dt_h = np.append(dt_h, np.median(dt_h))
+        t_per_year = 365 * 24 / float(dt_h.sum())
+        if not np.all(np.isnan(t.busy)) and not np.all(np.isnan(t.total)):
+            allocation = float(np.nansum(t.busy * dt_h) / np.nansum(t.total * dt_h))
+            idle_hours = float(np.nansum((t.total - t.busy) * dt_h)) * t_per_year
+        if not np.all(np.isnan(t.pending)) and not np.all(np.isnan(t.busy)):
+            idle = np.clip(t.total - t.busy, 0, None)
+            stranded = float(np.nansum(np.minimum(idle, t.pending) * dt_h))
+            if stranded > 0:
+                share = stranded / float(np.nansum(t.total * dt_h))
+                findings.append(
+                    Finding(
+                        kind="cluster.fragmentation",
+                        layer="orchestration",
+                        title=f"{stranded:,.0f} GPU-hours free while jobs waited for them",
+                        detail=(
+                            "GPUs idle on partly used nodes or in pieces smaller than the "
+                            "waiting gangs."
+                        ),
+                        severity=_severity(share * 5),
+                        evidence=[
+                            Evidence(
+                                label="stranded GPU-hours",
+                                value=round(stranded, 1),
+                                unit="GPU-h",
+                                source=src,
+                            ),
+                            Evidence(
+                                label="share of capacity",
+                                value=round(share, 4),
+                                unit="fraction",
+                                source=src,
+                            ),
+                        ],
+                        cost=_cost(stranded * t_per_year, usd, "stranded GPU-hours, per year"),
+                        recommendations=[
+                            "Pack small jobs on few nodes (best fit); keep nodes whole for gangs.",
+                            "Enable backfill so small jobs use the holes while gangs wait.",
+                        ],
+                    )
+                )
+        if not np.all(np.isnan(t.utilization)):
+            measured = float(np.nanmean(t.utilization))
+    elif total_gpus:
+        allocation = job_gpu_hours / (total_gpus * span_days * 24)
+        idle_hours = max(total_gpus * span_days * 24 - job_gpu_hours, 0.0) * per_year
+    if allocation is not None and idle_hours is not None and allocation < 0.8:
+        findings.append(
+            Finding(
+                kind="cluster.idle_capacity",
+                layer="orchestration",
+                title=f"GPUs allocated {allocation:.0%} of the time",
+                detail="Unallocated GPU-hours are paid for and unused.",
+                severity=_severity((1 - allocation) / 2),
+                evidence=[
+                    Evidence(
+                        label="allocation", value=round(allocation, 4), unit="fraction", source=src
+                    )
+                ],
+                cost=_cost(idle_hours, usd, "unallocated GPU-hours, per year"),
+                recommendations=[
+                    "Right-size the fleet or open idle capacity to other teams (preemptible)."
+                ],
+            )
+        )
+    if measured is not None:
+        alloc = allocation if allocation is not None else 1.0
+        gap = alloc - measured
+        allocated_hours = job_gpu_hours * per_year if job_gpu_hours else 0.0
+        if gap > 0:
+            findings.append(
+                Finding(
+                    kind="cluster.utilization_gap",
+                    layer="orchestration",
+                    title=(
+                        f"allocated GPUs are busy {measured:.0%} of the time "
+                        f"(allocation {alloc:.0%})"
+                    ),
+                    detail="DCGM_FI_DEV_GPU_UTIL averaged over the GPUs reporting.",
+                    severity=_severity(gap / 2),
+                    evidence=[
+                        Evidence(
+                            label="measured utilization",
+                            value=round(measured, 4),
+                            unit="fraction",
+                            source=src,
+                        ),
+                        Evidence(
+                            label="allocation", value=round(alloc, 4), unit="fraction", source=src
+                        ),
+                    ],
+                    cost=_cost(
+                        allocated_hours * (1 - measured),
+                        usd,
+                        "allocated GPU-hours x (1 - measured utilization), per year",
+                    ),
+                    recommendations=[
+                        "Profile the least busy jobs (fleetwise traces); fix input pipelines."
+                    ],
+                )
+            )
+    return allocation, measured, stranded

@@ -1,0 +1,451 @@
+"""Import cluster job logs as ``JobRecord`` s: Slurm, Kubernetes (Alibaba), Helios, Philly, CSV.
+
+Formats (each with ``sniff(path) -> bool`` for ``--format auto`` and ``parse(path) -> jobs``):
+
+- ``slurm``: ``sacct --parsable2`` output (``|``-separated, a header line). Needs ``JobID``
+  and ``Submit``; uses ``User``, ``Account`` (team), ``Start``, ``End``, ``State``,
+  ``NNodes`` and the GPUs of ``AllocTRES`` (``gres/gpu=4``; typed ``gres/gpu:a100=4`` are
+  added when the untyped total is absent). Job steps (``123.batch``, ``123.0``) are skipped.
+  Slurm prints local times without a zone; they are taken as UTC.
+- ``alibaba``: the pod list of Alibaba's ``cluster-trace-gpu-v2023`` (``name, num_gpu,
+  qos, pod_phase, creation_time, scheduled_time, deletion_time``; times are seconds from
+  the trace start, placed at the Unix epoch). Team is the QoS class.
+- ``helios``: the Helios/Acme job log, ``job_id,user,vc,gpu_num,cpu_num,node_num,state,
+  submit_time,start_time,end_time,duration,queue``; team is the VC.
+- ``philly``: Philly's ``cluster_job_log`` JSON: a list of jobs with ``jobid, user, vc,
+  status, submitted_time`` and ``attempts`` (``start_time, end_time, detail`` per node with
+  its ``gpus``); the job runs from its first attempt's start to its last attempt's end on
+  the GPUs of its last attempt.
+- ``csv``: any CSV with a header; ``mapping`` names the column of each field (``job_id,
+  user, team, submit, start, end, duration, gpus, nodes, state``). Unmapped fields are
+  found by their own name. Times are ISO 8601 or epoch seconds.
+
+Every problem raises ``InputError`` as ``file:line: column 'name': problem``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from fleetwise.errors import InputError
+from fleetwise.models import JobRecord, JobState
+
+_SNIFF_BYTES = 64 * 1024
+_EPOCH = datetime.fromtimestamp(0, UTC)
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+_NO_TIME = {"", "none", "unknown", "null", "nan", "n/a"}
+_STATES = {
+    "completed": JobState.COMPLETED,
+    "succeeded": JobState.COMPLETED,
+    "pass": JobState.COMPLETED,
+    "success": JobState.COMPLETED,
+    "failed": JobState.FAILED,
+    "node_fail": JobState.FAILED,
+    "out_of_memory": JobState.FAILED,
+    "boot_fail": JobState.FAILED,
+    "deadline": JobState.TIMEOUT,
+    "timeout": JobState.TIMEOUT,
+    "cancelled": JobState.CANCELLED,
+    "canceled": JobState.CANCELLED,
+    "killed": JobState.CANCELLED,
+    "preempted": JobState.CANCELLED,
+    "running": JobState.RUNNING,
+    "pending": JobState.PENDING,
+    "requeued": JobState.PENDING,
+}
+FIELDS = ("job_id", "user", "team", "submit", "start", "end", "duration", "gpus", "nodes", "state")
+
+
+def state_of(text: str) -> JobState:
+    """A state from any of the formats' spellings (``CANCELLED by 42`` -> cancelled)."""
+    word = text.strip().split(" ", 1)[0].rstrip("+").lower()
+    return _STATES.get(word, JobState.UNKNOWN)
+
+
+def parse_time(text: str, where: str) -> datetime | None:
+    """ISO 8601 (a missing zone is UTC), or epoch seconds; empty/``Unknown`` is None."""
+    s = text.strip()
+    if s.lower() in _NO_TIME:
+        return None
+    try:
+        if _NUMBER.fullmatch(s):
+            return datetime.fromtimestamp(float(s), UTC)
+        t = datetime.fromisoformat(s)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"{where}: not a time: {s!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _int(text: str, where: str) -> int:
+    s = text.strip()
+    try:
+        value = float(s) if s else 0.0
+    except ValueError:
+        raise InputError(f"{where}: not a number: {s!r}") from None
+    if value < 0 or not value.is_integer():
+        raise InputError(f"{where}: expected a whole number >= 0, got {s!r}")
+    return int(value)
+
+
+def _head(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            return f.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _header(path: Path, sep: str = ",") -> list[str]:
+    first = _head(path).lstrip("\ufeff").splitlines()[:1]
+    return [c.strip() for c in first[0].split(sep)] if first else []
+
+
+def _rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a CSV with a header; the header itself is line 1."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise InputError(f"{path}: empty file")
+            for row in reader:
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        f"{path}:{reader.line_num}: expected {len(header)} columns, got {len(row)}"
+                    )
+                yield reader.line_num, dict(zip(header, row, strict=True))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}: not valid CSV: {exc}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _require(path: Path, header: list[str], needed: set[str]) -> None:
+    missing = sorted(needed - set(header))
+    if missing:
+        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}")
+
+
+# -- Slurm ------------------------------------------------------------------------------------
+_GPU_TRES = re.compile(r"gres/gpu(?::[^=,]+)?=(\d+)")
+
+
+def _slurm_gpus(tres: str) -> int:
+    untyped = re.search(r"gres/gpu=(\d+)", tres)
+    if untyped:
+        return int(untyped.group(1))
+    return sum(int(n) for n in _GPU_TRES.findall(tres))
+
+
+def sniff_slurm(path: Path) -> bool:
+    header = _header(path, "|")
+    return "JobID" in header and "Submit" in header
+
+
+def parse_slurm(path: Path) -> list[JobRecord]:
+    _require(path, _header(path, "|"), {"JobID", "Submit"})
+    jobs = []
+    for line, row in _rows(path, "|"):
+        job_id = row["JobID"].strip()
+        if "." in job_id:
+            continue  # a step of a job, not a job
+
+        def at(col: str, line: int = line) -> str:
+            return f"{path}:{line}: column '{col}'"
+
+        submit = parse_time(row["Submit"], at("Submit"))
+        if submit is None:
+            raise InputError(f"{at('Submit')}: missing submit time")
+        nodes = row.get("NNodes", "").strip()
+        jobs.append(
+            JobRecord(
+                job_id=job_id,
+                user=row.get("User", "").strip(),
+                team=row.get("Account", "").strip() or row.get("Partition", "").strip(),
+                submit_time=submit,
+                start_time=parse_time(row.get("Start", ""), at("Start")),
+                end_time=parse_time(row.get("End", ""), at("End")),
+                gpus=_slurm_gpus(row.get("AllocTRES", "") or row.get("ReqTRES", "")),
+                nodes=_int(nodes, at("NNodes")) if nodes else None,
+                state=state_of(row.get("State", "")),
+                source=f"slurm:{path.name}",
+            )
+        )
+    return jobs
+
+
+# -- Alibaba (Kubernetes pods) ----------------------------------------------------------------
+_ALIBABA = {"name", "num_gpu", "pod_phase", "creation_time", "scheduled_time", "deletion_time"}
+
+
+def sniff_alibaba(path: Path) -> bool:
+    return set(_header(path)) >= _ALIBABA
+
+
+def _offset(text: str, where: str) -> datetime | None:
+    s = text.strip()
+    if s.lower() in _NO_TIME:
+        return None
+    try:
+        return _EPOCH + timedelta(seconds=float(s))
+    except (ValueError, OverflowError):
+        raise InputError(f"{where}: not a number of seconds: {s!r}") from None
+
+
+def parse_alibaba(path: Path) -> list[JobRecord]:
+    _require(path, _header(path), _ALIBABA)
+    jobs = []
+    for line, row in _rows(path):
+
+        def at(col: str, line: int = line) -> str:
+            return f"{path}:{line}: column '{col}'"
+
+        submit = _offset(row["creation_time"], at("creation_time"))
+        if submit is None:
+            raise InputError(f"{at('creation_time')}: missing creation time")
+        phase = row["pod_phase"].strip()
+        start = _offset(row["scheduled_time"], at("scheduled_time"))
+        jobs.append(
+            JobRecord(
+                job_id=row["name"].strip(),
+                team=row.get("qos", "").strip(),
+                submit_time=submit,
+                start_time=start if phase.lower() != "pending" else None,
+                end_time=_offset(row["deletion_time"], at("deletion_time")),
+                gpus=_int(row["num_gpu"], at("num_gpu")),
+                nodes=1,
+                state=state_of(phase),
+                source=f"alibaba:{path.name}",
+            )
+        )
+    return jobs
+
+
+# -- Helios / Acme ----------------------------------------------------------------------------
+_HELIOS = {"job_id", "vc", "gpu_num", "state", "submit_time"}
+
+
+def sniff_helios(path: Path) -> bool:
+    return set(_header(path)) >= _HELIOS
+
+
+def parse_helios(path: Path) -> list[JobRecord]:
+    mapping = {
+        "job_id": "job_id",
+        "user": "user",
+        "team": "vc",
+        "submit": "submit_time",
+        "start": "start_time",
+        "end": "end_time",
+        "duration": "duration",
+        "gpus": "gpu_num",
+        "nodes": "node_num",
+        "state": "state",
+    }
+    _require(path, _header(path), _HELIOS)
+    return _parse_mapped(path, mapping, f"helios:{path.name}")
+
+
+# -- Philly -----------------------------------------------------------------------------------
+def sniff_philly(path: Path) -> bool:
+    head = _head(path).lstrip()
+    return head.startswith("[") and '"attempts"' in head and '"jobid"' in head
+
+
+def parse_philly(path: Path) -> list[JobRecord]:
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not isinstance(doc, list):
+        raise InputError(f"{path}: expected a JSON list of jobs")
+    jobs = []
+    for k, job in enumerate(doc):
+        where = f"{path}: job {k}"
+        if not isinstance(job, dict) or "jobid" not in job:
+            raise InputError(f"{where}: expected an object with 'jobid'")
+        where = f"{path}: job {k} ({job['jobid']})"
+        submit = parse_time(str(job.get("submitted_time") or ""), f"{where}: 'submitted_time'")
+        if submit is None:
+            raise InputError(f"{where}: 'submitted_time': missing")
+        attempts = job.get("attempts") or []
+        if not isinstance(attempts, list):
+            raise InputError(f"{where}: 'attempts': expected a list")
+        start = end = None
+        gpus = nodes = 0
+        if attempts:
+            first, last = attempts[0], attempts[-1]
+            start = parse_time(str(first.get("start_time") or ""), f"{where}: 'start_time'")
+            end = parse_time(str(last.get("end_time") or ""), f"{where}: 'end_time'")
+            detail = last.get("detail") or []
+            nodes = len(detail)
+            gpus = sum(len(d.get("gpus") or []) for d in detail)
+        jobs.append(
+            JobRecord(
+                job_id=str(job["jobid"]),
+                user=str(job.get("user") or ""),
+                team=str(job.get("vc") or ""),
+                submit_time=submit,
+                start_time=start,
+                end_time=end,
+                gpus=gpus,
+                nodes=nodes or None,
+                state=state_of(str(job.get("status") or "")),
+                source=f"philly:{path.name}",
+            )
+        )
+    return jobs
+
+
+# -- generic CSV ------------------------------------------------------------------------------
+_ALIASES = {
+    "job_id": ("job_id", "jobid", "id", "name"),
+    "user": ("user", "username"),
+    "team": ("team", "vc", "account", "group", "queue"),
+    "submit": ("submit", "submit_time", "submitted", "created", "creation_time"),
+    "start": ("start", "start_time", "started"),
+    "end": ("end", "end_time", "finished", "ended"),
+    "duration": ("duration", "duration_s", "elapsed_s", "runtime"),
+    "gpus": ("gpus", "gpu_num", "num_gpus", "num_gpu", "ngpus"),
+    "nodes": ("nodes", "node_num", "num_nodes", "nnodes"),
+    "state": ("state", "status"),
+}
+
+
+def _resolve_mapping(path: Path, header: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
+    bad = sorted(set(mapping) - set(FIELDS))
+    if bad:
+        raise InputError(f"--map: unknown field(s) {', '.join(bad)} (fields: {', '.join(FIELDS)})")
+    resolved = dict(mapping)
+    lower = {h.lower(): h for h in header}
+    for field, names in _ALIASES.items():
+        if field not in resolved:
+            found = next((lower[n] for n in names if n in lower), None)
+            if found is not None:
+                resolved[field] = found
+    absent = sorted(c for c in resolved.values() if c not in header)
+    if absent:
+        raise InputError(f"{path}:1: no column(s) {', '.join(absent)}")
+    for needed in ("submit", "gpus"):
+        if needed not in resolved:
+            raise InputError(f"{path}:1: no column for '{needed}' (give --map COLUMN={needed})")
+    return resolved
+
+
+def _parse_mapped(path: Path, mapping: Mapping[str, str], source: str) -> list[JobRecord]:
+    jobs = []
+    for line, row in _rows(path):
+
+        def get(field: str, row: dict[str, str] = row) -> str:
+            col = mapping.get(field)
+            return row[col] if col is not None and col in row else ""
+
+        def at(field: str, line: int = line) -> str:
+            return f"{path}:{line}: column '{mapping.get(field, field)}'"
+
+        submit = parse_time(get("submit"), at("submit"))
+        if submit is None:
+            raise InputError(f"{at('submit')}: missing submit time")
+        start = parse_time(get("start"), at("start"))
+        end = parse_time(get("end"), at("end"))
+        duration = get("duration").strip()
+        if end is None and start is not None and duration:
+            try:
+                end = start + timedelta(seconds=float(duration))
+            except ValueError:
+                raise InputError(f"{at('duration')}: not a number: {duration!r}") from None
+        if start is not None and end is not None and end < start:
+            raise InputError(f"{at('end')}: ends before it starts")
+        nodes = get("nodes").strip()
+        jobs.append(
+            JobRecord(
+                job_id=get("job_id").strip() or str(line),
+                user=get("user").strip(),
+                team=get("team").strip(),
+                submit_time=submit,
+                start_time=start,
+                end_time=end,
+                gpus=_int(get("gpus"), at("gpus")),
+                nodes=_int(nodes, at("nodes")) if nodes else None,
+                state=state_of(get("state")),
+                source=source,
+            )
+        )
+    return jobs
+
+
+def parse_csv(path: Path, mapping: Mapping[str, str] | None = None) -> list[JobRecord]:
+    resolved = _resolve_mapping(path, _header(path), mapping or {})
+    return _parse_mapped(path, resolved, f"csv:{path.name}")
+
+
+def sniff_csv(path: Path) -> bool:
+    try:
+        _resolve_mapping(path, _header(path), {})
+    except InputError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class JobImporter:
+    name: str
+    sniff: Callable[[Path], bool]
+    parse: Callable[[Path], list[JobRecord]]
+
+
+#: Sniffed in this order: the generic CSV last, as it accepts what the others also would.
+IMPORTERS: dict[str, JobImporter] = {
+    i.name: i
+    for i in (
+        JobImporter("slurm", sniff_slurm, parse_slurm),
+        JobImporter("philly", sniff_philly, parse_philly),
+        JobImporter("alibaba", sniff_alibaba, parse_alibaba),
+        JobImporter("helios", sniff_helios, parse_helios),
+        JobImporter("csv", sniff_csv, parse_csv),
+    )
+}
+
+
+def detect_format(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    for importer in IMPORTERS.values():
+        if importer.sniff(path):
+            return importer.name
+    raise InputError(
+        f"{path}: cannot tell its format; pass --format ({', '.join(IMPORTERS)}) "
+        "or --map COLUMN=FIELD for a CSV"
+    )
+
+
+def import_jobs(
+    path: Path, fmt: str = "auto", mapping: Mapping[str, str] | None = None
+) -> tuple[str, list[JobRecord]]:
+    """Parse ``path`` as ``fmt`` (sniffed when ``auto``); return the format and the jobs."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if mapping and fmt == "auto":
+        fmt = "csv"
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in IMPORTERS:
+        raise InputError(f"unknown format {fmt!r}: choose auto or one of {', '.join(IMPORTERS)}")
+    if fmt == "csv":
+        return fmt, parse_csv(path, mapping)
+    if mapping:
+        raise InputError("--map applies to --format csv only")
+    return fmt, IMPORTERS[fmt].parse(path)

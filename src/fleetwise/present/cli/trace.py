@@ -1,0 +1,101 @@
+"""``trace analyze``, ``trace diff`` and ``diagnose``: PyTorch profiler traces in, findings out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fleetwise.analyze.findings import (
+    DEFAULT_FLEET_GPUS,
+    DEFAULT_USD_PER_GPU_HOUR,
+    trace_findings,
+)
+from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets
+from fleetwise.errors import InputError
+from fleetwise.models import SCHEMA_VERSION
+from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.render_trace import diff_view, findings_view, report_view
+
+app = typer.Typer(
+    help="Analyse PyTorch profiler (Kineto) traces: HTA-compatible breakdowns.",
+    no_args_is_help=True,
+)
+
+TraceDir = Annotated[
+    Path, typer.Argument(help="Folder of Kineto traces (*.json, *.json.gz), one file per rank.")
+]
+FleetGpus = Annotated[
+    int, typer.Option("--fleet-gpus", min=1, help="GPUs in the fleet the cost is scaled to.")
+]
+UsdPerGpuHour = Annotated[
+    float,
+    typer.Option("--usd-per-gpu-hour", min=0.0, help="Price of one GPU-hour for the cost."),
+]
+
+
+@app.command("analyze")
+def analyze_cmd(folder: TraceDir, json_out: JsonOption = False) -> None:
+    """Temporal, idle, kernel, overlap, launch, queue, bandwidth and per-step breakdowns."""
+    report = analyze_trace_set(folder)
+    if json_out:
+        print_json({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})
+        return
+    stdout().print(report_view(report))
+
+
+@app.command("diff")
+def diff_cmd(
+    a: Annotated[Path, typer.Argument(help="Baseline trace folder.")],
+    b: Annotated[Path, typer.Argument(help="Candidate trace folder.")],
+    json_out: JsonOption = False,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 30,
+) -> None:
+    """Kernels and CPU operators added, removed, slower or faster from A to B."""
+    diff = diff_trace_sets(a, b)
+    if json_out:
+        print_json({"schema_version": SCHEMA_VERSION, **diff.model_dump(mode="json")})
+        return
+    stdout().print(diff_view(diff, str(a), str(b), limit))
+
+
+def diagnose_cmd(
+    trace: Annotated[
+        Path | None, typer.Option("--trace", help="Folder of Kineto traces to diagnose.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Tag the stored diagnosis (repeatable).")
+    ] = None,
+    db: DbOption = None,
+    fleet_gpus: FleetGpus = DEFAULT_FLEET_GPUS,
+    usd_per_gpu_hour: UsdPerGpuHour = DEFAULT_USD_PER_GPU_HOUR,
+    json_out: JsonOption = False,
+) -> None:
+    """Diagnose bottlenecks, store the summary and findings, and print them."""
+    if trace is None:
+        raise InputError("diagnose needs an input: --trace DIR")
+    report = analyze_trace_set(trace)
+    findings = trace_findings(report, fleet_gpus=fleet_gpus, usd_per_gpu_hour=usd_per_gpu_hour)
+    store = open_store(db)
+    analysis_id = store.save_analysis(
+        kind="trace",
+        source=str(trace),
+        summary=report.model_dump(mode="json"),
+        findings=findings,
+        tags=tag or [],
+    )
+    if json_out:
+        print_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "analysis_id": analysis_id,
+                "findings": [f.model_dump(mode="json") for f in findings],
+            }
+        )
+        return
+    console = stdout()
+    console.print(findings_view(findings))
+    console.print(
+        f"stored as analysis {analysis_id} (kind trace, tags: {', '.join(tag or []) or '-'})"
+    )

@@ -1,0 +1,21 @@
+"""Reading a user's text file: one clear ``InputError`` for every way it can be unreadable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fleetwise.errors import InputError
+
+
+def read_text(path: Path) -> str:
+    """The file's text (UTF-8, a BOM allowed); ``InputError`` naming the file, and the line
+    for bytes that are not UTF-8, instead of ``OSError`` or ``UnicodeDecodeError``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text") from exc

@@ -1,0 +1,66 @@
+"""Golden renders of ``fleetwise process`` tables on Four Keys' sample and the pipeline
+and paging fixtures (fixed-width colourless console).
+
+Regenerate after an intended change with ``pytest tests/golden --update-goldens`` and
+review the diff of ``tests/golden/expected/``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console, RenderableType
+
+from fleetwise.analyze.dora import dora_report
+from fleetwise.analyze.oncall import oncall_report
+from fleetwise.analyze.pipeline_flow import pipeline_report
+from fleetwise.analyze.process import dora_findings, oncall_findings, pipeline_findings
+from fleetwise.collect.importers.pipeline import parse_process
+from fleetwise.present.cli.render_process import (
+    dora_view,
+    findings_view,
+    oncall_view,
+    pipeline_view,
+)
+
+DATA = Path(__file__).parents[1] / "data" / "process"
+EXPECTED = Path(__file__).parent / "expected"
+
+
+def render(*things: RenderableType) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, color_system=None, force_terminal=False)
+    for thing in things:
+        console.print(thing)
+    return buf.getvalue()
+
+
+def check(name: str, text: str, update: bool) -> None:
+    path = EXPECTED / name
+    if update:
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_dora_tables(update_goldens: bool) -> None:
+    report = dora_report(parse_process(DATA / "fourkeys_sample")[1])
+    text = render(dora_view(report), findings_view(dora_findings(report)))
+    check("process_dora.txt", text, update_goldens)
+
+
+def test_pipeline_tables(update_goldens: bool) -> None:
+    report = pipeline_report(parse_process(DATA / "pipeline_runs.csv")[1])
+    text = render(pipeline_view(report), findings_view(pipeline_findings(report)))
+    check("process_pipeline.txt", text, update_goldens)
+
+
+def test_oncall_tables(update_goldens: bool) -> None:
+    pages = [
+        ev
+        for name in ("pagerduty_incidents.json", "pagerduty_analytics.csv", "opsgenie_alerts.json")
+        for ev in parse_process(DATA / name)[1]
+    ]
+    report = oncall_report(pages)
+    text = render(oncall_view(report), findings_view(oncall_findings(report)))
+    check("process_oncall.txt", text, update_goldens)

@@ -1,0 +1,165 @@
+"""Fuzzing every importer and YAML loader: only ``FleetwiseError`` escapes, naming the file.
+
+Each target starts from a real, valid input (trimmed to its first lines) and hypothesis
+mutates its bytes: truncation, flipped and inserted bytes, deleted, duplicated and
+swapped lines, separators swapped, non-UTF-8 text. Whatever comes out, the parser either
+returns or raises a ``FleetwiseError`` (exit 2 in the CLI) whose message names the file.
+Any other exception - IndexError, UnicodeDecodeError, ValueError from deep inside - is
+a crash the user would see as a traceback, and fails here.
+
+The budget is ``FUZZ_EXAMPLES`` examples per target (default 120; the examples are
+derandomised so CI is repeatable). ``FUZZ_EXAMPLES=5000 pytest tests/property/test_fuzz_inputs.py``
+for a longer campaign.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fleetwise.collect.importers import fio, otava_csv
+from fleetwise.collect.importers.jobs import import_jobs
+from fleetwise.collect.importers.pipeline import parse_process
+from fleetwise.collect.importers.telemetry import import_telemetry
+from fleetwise.collect.suite import load_suite
+from fleetwise.errors import FleetwiseError
+from fleetwise.plan.invest import load_scenario
+
+DATA = Path(__file__).parents[1] / "data"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
+LINES = 40  # lines of each seed input kept: enough rows to reach every code path
+
+Parser = Callable[[Path], Any]
+
+TARGETS: dict[str, tuple[str, Parser]] = {
+    "slurm": ("clusters/formats/sacct.txt", lambda p: import_jobs(p, "slurm")),
+    "alibaba": ("clusters/alibaba_pods_head800.csv", lambda p: import_jobs(p, "alibaba")),
+    "helios-jobs": ("clusters/formats/helios_jobs.csv", lambda p: import_jobs(p, "helios")),
+    "philly-jobs": ("clusters/formats/philly_jobs.json", lambda p: import_jobs(p, "philly")),
+    "jobs-auto": ("clusters/formats/generic.csv", lambda p: import_jobs(p)),
+    "dcgm-prom": ("clusters/formats/dcgm.prom", lambda p: import_telemetry(p, "dcgm")),
+    "dcgm-json": ("clusters/formats/dcgm_query_range.json", lambda p: import_telemetry(p)),
+    "helios-seq": ("clusters/helios_vc6YE_3days.csv", lambda p: import_telemetry(p)),
+    "pipeline-csv": ("process/pipeline_runs.csv", lambda p: parse_process(p)),
+    "github-actions": ("process/github_actions_jobs.json", lambda p: parse_process(p)),
+    "pagerduty-json": ("process/pagerduty_incidents.json", lambda p: parse_process(p)),
+    "pagerduty-csv": ("process/pagerduty_analytics.csv", lambda p: parse_process(p)),
+    "opsgenie-json": ("process/opsgenie_alerts.json", lambda p: parse_process(p)),
+    "opsgenie-csv": ("process/opsgenie_alerts.csv", lambda p: parse_process(p)),
+    "otava-csv": ("changepoints/otava_samples/sample.csv", otava_csv.parse),
+    "histostat": ("changepoints/otava_samples/histostat.csv", otava_csv.parse),
+    "fio-json": ("fio/randread-4k-libaio-direct.json", fio.parse),
+    "suite-yaml": ("suites/tiny.yaml", lambda p: load_suite(str(p))),
+}
+
+
+def _seed(rel: str) -> bytes:
+    lines = (DATA / rel).read_bytes().splitlines(keepends=True)
+    return b"".join(lines[:LINES])
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["truncate", "flip", "insert", "lines", "swap", "sep", "bad"]))
+        n = len(data)
+        if op == "truncate" and n:
+            del data[draw(st.integers(0, n - 1)) :]
+        elif op == "flip" and n:
+            i = draw(st.integers(0, n - 1))
+            data[i] = draw(st.integers(0, 255))
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            data[i:i] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "lines":
+            lines = bytes(data).splitlines(keepends=True)
+            if lines:
+                i = draw(st.integers(0, len(lines) - 1))
+                if draw(st.booleans()):
+                    del lines[i]
+                else:
+                    lines.insert(i, lines[i])
+                data = bytearray(b"".join(lines))
+        elif op == "swap":
+            lines = bytes(data).splitlines(keepends=True)
+            if len(lines) > 1:
+                i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
+                lines[i], lines[j] = lines[j], lines[i]
+                data = bytearray(b"".join(lines))
+        elif op == "sep":
+            a, b = draw(st.sampled_from([(b",", b";"), (b"|", b","), (b":", b""), (b'"', b"")]))
+            data = bytearray(bytes(data).replace(a, b, draw(st.integers(1, 3))))
+        elif op == "bad":
+            i = draw(st.integers(0, n))
+            data[i:i] = draw(st.sampled_from([b"\xff\xfe", b"\x00", b"nan", b"-1", b"1e999"]))
+    return bytes(data)
+
+
+def _check(parse: Parser, path: Path) -> None:
+    try:
+        parse(path)
+    except FleetwiseError as exc:
+        assert path.name in str(exc), f"message does not name the file: {exc}"
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_only_fleetwise_errors_escape(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    rel, parse = TARGETS[name]
+    seed = _seed(rel)
+    folder = tmp_path_factory.mktemp(name)
+    path = folder / Path(rel).name
+    path.write_bytes(seed)
+    _check(parse, path)  # the seed itself parses or fails cleanly
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(mutated(seed))
+    def fuzz(blob: bytes) -> None:
+        path.write_bytes(blob)
+        _check(parse, path)
+
+    fuzz()
+
+
+def test_fourkeys_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "fourkeys"
+    folder.mkdir()
+    names = ["changes.csv", "deployments.csv", "incidents.csv"]
+    seeds = {f: _seed(f"process/fourkeys_sample/{f}") for f in names}
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+    @given(st.sampled_from(names), st.data())
+    def fuzz(victim: str, data: st.DataObject) -> None:
+        for f in names:
+            (folder / f).write_bytes(seeds[f])
+        (folder / victim).write_bytes(data.draw(mutated(seeds[victim])))
+        try:
+            parse_process(folder, "fourkeys")
+        except FleetwiseError as exc:
+            assert "fourkeys" in str(exc), str(exc)
+
+    fuzz()
+
+
+def test_invest_scenario_yaml(tmp_path: Path) -> None:
+    seed = b"servers: 4\nutilization: 0.8\ncost_of_capital: 0.1\n"
+    path = tmp_path / "scenario.yaml"
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+    @given(mutated(seed))
+    def fuzz(blob: bytes) -> None:
+        path.write_bytes(blob)
+        _check(load_scenario, path)
+
+    fuzz()
