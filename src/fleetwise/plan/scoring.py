@@ -108,7 +108,9 @@ def score(action: Action, assumptions: Assumptions = Assumptions()) -> Scores:
     flows = [-investment] + [benefit] * a.horizon_years
     npv = _npv(a.discount_rate, flows)
     roi = (benefit * a.horizon_years - investment) / investment if investment > 0 else None
-    payback = investment / (benefit / 12.0) if benefit > 0 else None
+    payback = investment * 12.0 / benefit if benefit > 0 else None
+    if payback is not None and not math.isfinite(payback):
+        payback = None  # a benefit too small to ever pay back (e.g. a denormal float)
     value = action.value
     if value is None:
         value = _bracket(benefit, VALUE_BRACKETS, inclusive=False)
