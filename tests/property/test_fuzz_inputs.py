@@ -14,6 +14,8 @@ for a longer campaign.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fleetwise.analyze.findings import trace_findings
+from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers import fio, otava_csv
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.pipeline import parse_process
@@ -161,5 +165,39 @@ def test_invest_scenario_yaml(tmp_path: Path) -> None:
     def fuzz(blob: bytes) -> None:
         path.write_bytes(blob)
         _check(load_scenario, path)
+
+    fuzz()
+
+
+def _kineto_seed() -> bytes:
+    """A real trace (AMD MI250, 1 rank), decompressed and written one event per line, all
+    events with kernels, copies and launches: mutations then hit the JSON, not the gzip."""
+    doc = json.loads(
+        gzip.decompress(next((DATA / "kineto" / "amd_mi250_minitoy").glob("*.gz")).read_bytes())
+    )
+    events = doc["traceEvents"]  # 220 events, 60 kB
+    head = {k: v for k, v in doc.items() if k != "traceEvents"}
+    body = ",\n".join(json.dumps(e) for e in events)
+    return (json.dumps(head)[:-1] + ', "traceEvents": [\n' + body + "\n]}\n").encode()
+
+
+def test_kineto_trace_through_the_whole_analysis(tmp_path: Path) -> None:
+    folder = tmp_path / "trace"
+    folder.mkdir()
+    path = folder / "rank0.json"
+    seed = _kineto_seed()
+
+    def analyse(_: Path) -> None:
+        report = analyze_trace_set(folder)
+        trace_findings(report)
+
+    path.write_bytes(seed)
+    analyse(path)  # the seed itself is a valid trace
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
+    @given(mutated(seed))
+    def fuzz(blob: bytes) -> None:
+        path.write_bytes(blob)
+        _check(analyse, path)
 
     fuzz()
