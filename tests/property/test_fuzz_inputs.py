@@ -33,13 +33,17 @@ from fleetwise.collect.importers.pipeline import parse_process
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.collect.suite import load_suite
 from fleetwise.errors import FleetwiseError
+from fleetwise.plan.backlog import load_actions
+from fleetwise.plan.experiments import load_experiment
 from fleetwise.plan.invest import load_scenario
+from fleetwise.plan.retro import load_retro
 
 DATA = Path(__file__).parents[1] / "data"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
 LINES = 40  # lines of each seed input kept: enough rows to reach every code path
 
 Parser = Callable[[Path], Any]
+KPIS = {"loader-throughput", "gemm-efficiency", "lead-time"}  # the examples' KPI names
 
 TARGETS: dict[str, tuple[str, Parser]] = {
     "slurm": ("clusters/formats/sacct.txt", lambda p: import_jobs(p, "slurm")),
@@ -60,6 +64,15 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     "histostat": ("changepoints/otava_samples/histostat.csv", otava_csv.parse),
     "fio-json": ("fio/randread-4k-libaio-direct.json", fio.parse),
     "suite-yaml": ("suites/tiny.yaml", lambda p: load_suite(str(p))),
+    "actions-yaml": (
+        "../../examples/actions.yaml",
+        lambda p: load_actions(p, known_kpis=KPIS, known_ids=()),
+    ),
+    "retro-yaml": (
+        "../../examples/retro.yaml",
+        lambda p: load_retro(p, known_kpis=KPIS, known_ids=()),
+    ),
+    "experiment-yaml": ("../../examples/experiment-dataloader-workers.yaml", load_experiment),
 }
 
 

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetwise.errors import InputError
+from fleetwise.textfile import read_text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -65,12 +66,10 @@ class PlanFile:
 
 def read(path: Path, what: str) -> PlanFile:
     """Read ``path`` as a YAML mapping; ``what`` names the kind of file in messages."""
+    text = read_text(path)
     try:
-        text = path.read_text()
         root = yaml.compose(text)
         raw = yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
