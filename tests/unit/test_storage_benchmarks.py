@@ -223,10 +223,26 @@ def test_dataloader_cold_epoch(tmp_path: Path, num_workers: int) -> None:
 
 
 def test_dataloader_warm_persistent_workers(tmp_path: Path) -> None:
-    params = {**TINY_LOADER, "num_workers": 1, "persistent_workers": True, "cache": "warm"}
+    params = {
+        **TINY_LOADER,
+        "num_workers": 1,
+        "persistent_workers": True,
+        "cache": "warm",
+        "prefetch_factor": 4,
+    }
     result = run(tmp_path, "storage.dataloader", params)
     assert_positive(result, LOADER_UNITS)
     assert result["params"]["page_cache"] == "warm"
+    assert result["params"]["prefetch_factor"] == 4
+
+
+def test_dataloader_prefetch_needs_workers() -> None:
+    from pydantic import ValidationError
+
+    from fleetwise.collect.benchmarks.storage import DataLoaderBench
+
+    with pytest.raises(ValidationError, match="prefetch_factor needs num_workers"):
+        DataLoaderBench.Params(num_workers=0, prefetch_factor=2)
 
 
 def test_dataloader_pin_memory_records_whether_it_applied(tmp_path: Path) -> None:

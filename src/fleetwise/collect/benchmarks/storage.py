@@ -333,11 +333,15 @@ class DataLoaderBench(Benchmark):
         pin_memory: bool = False
         cache: Literal["cold", "warm"] = "cold"
         persistent_workers: bool = False
+        #: batches each worker loads ahead; unset: PyTorch's default (2 with workers)
+        prefetch_factor: int | None = Field(default=None, ge=1, le=64)
 
         @model_validator(mode="after")
         def _persistent_needs_workers(self) -> DataLoaderBench.Params:
             if self.persistent_workers and self.num_workers == 0:
                 raise ValueError("persistent_workers needs num_workers >= 1")
+            if self.prefetch_factor is not None and self.num_workers == 0:
+                raise ValueError("prefetch_factor needs num_workers >= 1")
             return self
 
     params: Params
@@ -384,6 +388,7 @@ class DataLoaderBench(Benchmark):
             num_workers=p.num_workers,
             pin_memory=self._pin,
             persistent_workers=p.persistent_workers,
+            prefetch_factor=p.prefetch_factor,
         )
 
     def sample(self) -> dict[str, float]:
