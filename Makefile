@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed
 # test tools.
 EXTRAS ?= all,test
 # Debian packages and the file each one provides (how we tell it is there): fio for the
-# storage benchmarks, PostgreSQL for the store tests on the second back-end.
-DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql
+# storage benchmarks, PostgreSQL for the store tests on the second back-end, chromium for
+# the dashboard's browser tests (driven by Playwright with executable_path=/usr/bin/chromium).
+DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql chromium:/usr/bin/chromium
 SUITE ?= quick
 PYTEST_ARGS ?=
 
@@ -35,7 +36,7 @@ sysdeps:
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests)"; \
+	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests; chromium: browser tests)"; \
 	  fi; \
 	fi
 
