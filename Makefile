@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 .PHONY: run test lint typecheck bench sysdeps venv clean help
 
 help:
-	@echo "make run     - quick benchmark suite into ./fleetwise.db, summary table"
+	@echo "make run     - the whole story: quick suite, diagnosis, plan, briefing (./fleetwise.db, ./reports)"
 	@echo "make test    - lint, type checks and the test suite"
 	@echo "make lint    - ruff check and format check"
 	@echo "make bench   - measure the harness itself (benchmarks/harness.py)"
@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: sysdeps venv
-	$(BIN)/fleetwise bench run $(SUITE)
+	FW=$(BIN)/fleetwise SUITE=$(SUITE) bash examples/story.sh
 
 test: sysdeps venv lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -65,4 +65,4 @@ bench: sysdeps venv
 	$(BIN)/python benchmarks/harness.py
 
 clean:
-	rm -rf $(VENV) .fleetwise-work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .fleetwise-work .pytest_cache .mypy_cache .ruff_cache reports

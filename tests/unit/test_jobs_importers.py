@@ -172,3 +172,15 @@ def test_helios_round_trip(
     for j, (_, _, wait) in zip(jobs, rows, strict=True):
         assert j.start_time is not None
         assert (j.start_time - j.submit_time).total_seconds() == wait
+
+
+def test_alibaba_offsets_are_placed_at_the_given_epoch() -> None:
+    path = DATA / "alibaba_pods_head800.csv"
+    _, undated = import_jobs(path)
+    _, dated = import_jobs(path, epoch=datetime(2026, 6, 1))
+    assert undated[1].submit_time == datetime(1970, 1, 1, tzinfo=UTC) + (
+        dated[1].submit_time - datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    assert dated[0].submit_time == datetime(2026, 6, 1, tzinfo=UTC)  # pod 0 created at 0 s
+    with pytest.raises(InputError, match="--epoch applies"):
+        import_jobs(DATA / "formats" / "sacct.txt", epoch=datetime(2026, 6, 1))

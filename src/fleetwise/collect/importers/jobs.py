@@ -193,17 +193,22 @@ def sniff_alibaba(path: Path) -> bool:
     return set(_header(path)) >= _ALIBABA
 
 
-def _offset(text: str, where: str) -> datetime | None:
+def _offset(text: str, where: str, epoch: datetime = _EPOCH) -> datetime | None:
     s = text.strip()
     if s.lower() in _NO_TIME:
         return None
     try:
-        return _EPOCH + timedelta(seconds=float(s))
+        return epoch + timedelta(seconds=float(s))
     except (ValueError, OverflowError):
         raise InputError(f"{where}: not a number of seconds: {s!r}") from None
 
 
-def parse_alibaba(path: Path) -> list[JobRecord]:
+def parse_alibaba(path: Path, epoch: datetime | None = None) -> list[JobRecord]:
+    """Pods of ``cluster-trace-gpu-v2023``: its times are seconds from the trace's start,
+    which the trace does not date; ``epoch`` places that start (default 1970-01-01 UTC)."""
+    base = epoch if epoch is not None else _EPOCH
+    if base.tzinfo is None:
+        base = base.replace(tzinfo=UTC)
     _require(path, _header(path), _ALIBABA)
     jobs = []
     for line, row in _rows(path):
@@ -211,18 +216,18 @@ def parse_alibaba(path: Path) -> list[JobRecord]:
         def at(col: str, line: int = line) -> str:
             return f"{path}:{line}: column '{col}'"
 
-        submit = _offset(row["creation_time"], at("creation_time"))
+        submit = _offset(row["creation_time"], at("creation_time"), base)
         if submit is None:
             raise InputError(f"{at('creation_time')}: missing creation time")
         phase = row["pod_phase"].strip()
-        start = _offset(row["scheduled_time"], at("scheduled_time"))
+        start = _offset(row["scheduled_time"], at("scheduled_time"), base)
         jobs.append(
             JobRecord(
                 job_id=row["name"].strip(),
                 team=row.get("qos", "").strip(),
                 submit_time=submit,
                 start_time=start if phase.lower() != "pending" else None,
-                end_time=_offset(row["deletion_time"], at("deletion_time")),
+                end_time=_offset(row["deletion_time"], at("deletion_time"), base),
                 gpus=_int(row["num_gpu"], at("num_gpu")),
                 nodes=1,
                 state=state_of(phase),
@@ -433,9 +438,13 @@ def detect_format(path: Path) -> str:
 
 
 def import_jobs(
-    path: Path, fmt: str = "auto", mapping: Mapping[str, str] | None = None
+    path: Path,
+    fmt: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    epoch: datetime | None = None,
 ) -> tuple[str, list[JobRecord]]:
-    """Parse ``path`` as ``fmt`` (sniffed when ``auto``); return the format and the jobs."""
+    """Parse ``path`` as ``fmt`` (sniffed when ``auto``); return the format and the jobs.
+    ``epoch`` dates logs whose times are offsets from an undated start (Alibaba's)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if mapping and fmt == "auto":
@@ -448,4 +457,8 @@ def import_jobs(
         return fmt, parse_csv(path, mapping)
     if mapping:
         raise InputError("--map applies to --format csv only")
+    if fmt == "alibaba":
+        return fmt, parse_alibaba(path, epoch)
+    if epoch is not None:
+        raise InputError(f"--epoch applies to logs with relative times (alibaba), not {fmt}")
     return fmt, IMPORTERS[fmt].parse(path)

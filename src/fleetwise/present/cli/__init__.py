@@ -21,6 +21,7 @@ from fleetwise.present.cli import (
     history,
     invest,
     kpi,
+    report,
     retro,
     trace,
 )
@@ -48,6 +49,7 @@ app.command("env")(env.env)
 app.command("regressions")(history.regressions_cmd)
 app.add_typer(trace.app, name="trace")
 app.command("diagnose")(trace.diagnose_cmd)
+app.add_typer(report.app, name="report")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,10 +55,14 @@ def import_cmd(
         list[str] | None,
         typer.Option("--map", help="CSV column for a field, COLUMN=FIELD (repeatable)."),
     ] = None,
+    epoch: Annotated[
+        datetime | None,
+        typer.Option(help="Start of a log whose times are offsets (Alibaba); default 1970."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
-    found, jobs = import_jobs(file, fmt.value, parse_map(mapping or []))
+    found, jobs = import_jobs(file, fmt.value, parse_map(mapping or []), epoch)
     source = f"{found}:{file.resolve()}"
     store = open_store(db)
     try:

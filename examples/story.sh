@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole story on this machine, into one SQLite store (make run calls this):
+# measure -> diagnose -> plan -> convince. Each step is a plain fleetwise command; run any of
+# them again by hand, add --json to see the numbers behind a table.
+set -euo pipefail
+FW="${FW:-.venv/bin/fleetwise}"
+DB="${FLEETWISE_DB:-fleetwise.db}"
+OUT="${OUT:-reports}"
+SUITE="${SUITE:-quick}"
+EX="examples/data"
+export FLEETWISE_DB="$DB"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1/6 measure: the $SUITE suite on this machine"
+"$FW" bench run "$SUITE" --tag story
+
+step "2/6 diagnose: a profiler trace, a cluster job log, delivery and on-call exports"
+"$FW" diagnose --trace "$EX/traces/nccl_ddp_a100" --tag story
+# The Alibaba trace gives seconds from an undated start: --epoch places that start.
+"$FW" cluster import "$EX/cluster/alibaba_pods_head800.csv" --epoch 2026-06-01
+"$FW" cluster analyze
+"$FW" process import "$EX/process/fourkeys_sample"
+"$FW" process import "$EX/process/pipeline_runs.csv"
+"$FW" process import "$EX/process/pagerduty_incidents.json"
+"$FW" process dora
+"$FW" process pipeline
+"$FW" process oncall
+
+step "3/6 plan: actions from every finding, ranked; KPIs bound to the data"
+"$FW" plan seed
+"$FW" plan rank --by npv
+if ! "$FW" kpi list --json | grep -q '"lead-time"'; then
+  "$FW" kpi add examples/story-kpis.yaml
+fi
+"$FW" kpi list
+
+step "4/6 capacity and investment"
+"$FW" capacity forecast --horizon 30
+"$FW" invest compare examples/invest-scenario.yaml
+
+step "5/6 convince: the briefing as HTML, PDF and PPTX"
+mkdir -p "$OUT"
+for fmt in html pdf pptx; do
+  "$FW" report briefing --format "$fmt" -o "$OUT/briefing.$fmt"
+done
+
+step "6/6 done"
+echo "store:     $DB"
+for fmt in html pdf pptx; do echo "briefing:  $OUT/briefing.$fmt"; done
+echo "dashboard: $FW serve   (then open http://127.0.0.1:8050/)"

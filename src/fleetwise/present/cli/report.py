@@ -1,0 +1,120 @@
+"""``fleetwise report briefing|performance|improvement``: reports built from the store.
+
+Each command builds one ``Report`` (``present.reports``) and renders it as HTML, PDF or
+PPTX; ``--json`` prints the report model itself, every figure with its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fleetwise.errors import InputError
+from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.reports.briefing import build_briefing
+from fleetwise.present.reports.html import render_html
+from fleetwise.present.reports.improvement import build_improvement
+from fleetwise.present.reports.model import Report
+from fleetwise.present.reports.pdf import render_pdf
+from fleetwise.present.reports.performance import build_performance
+from fleetwise.present.reports.pptx import render_pptx
+from fleetwise.store import Store
+
+app = typer.Typer(
+    help="Reports from the store: briefing, performance, improvement.", no_args_is_help=True
+)
+
+
+class Format(StrEnum):
+    html = "html"
+    pdf = "pdf"
+    pptx = "pptx"
+
+
+RENDERERS: dict[Format, Callable[[Report, Path], Path]] = {
+    Format.html: render_html,
+    Format.pdf: render_pdf,
+    Format.pptx: render_pptx,
+}
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="File to write (default: ./<report>.<format>)."),
+]
+TodayOption = Annotated[str | None, typer.Option(help="Date to report on (default: today).")]
+
+
+def _today(raw: str | None) -> date:
+    if raw is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InputError(f"--today {raw!r}: expected a date YYYY-MM-DD") from exc
+
+
+def _emit(
+    db: str | None,
+    build: Callable[[Store], Report],
+    fmt: Format,
+    output: Path | None,
+    json_out: bool,
+) -> None:
+    with closing(open_store(db)) as store:
+        report = build(store)
+    if json_out:
+        print_json(report.model_dump(mode="json"))
+        return
+    path = RENDERERS[fmt](report, output or Path(f"{report.kind}.{fmt.value}"))
+    missing = [s.title for s in [*report.summary, *report.sections] if s.missing]
+    stdout().print(f"wrote {path}")
+    if missing:
+        stdout().print(
+            "without data: " + ", ".join(missing) + " (see the report for how to add it)"
+        )
+
+
+@app.command("briefing")
+def briefing_cmd(
+    fmt: FormatOption = Format.html,
+    output: OutOption = None,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Investment scenario YAML (default: the sourced defaults).")
+    ] = None,
+    today: TodayOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Executive briefing: one-page summary, one section per area, objections and answers."""
+    day = _today(today)
+    _emit(db, lambda s: build_briefing(s, today=day, scenario=scenario), fmt, output, json_out)
+
+
+@app.command("performance")
+def performance_cmd(
+    fmt: FormatOption = Format.html,
+    output: OutOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Benchmark results, history and change points, with a reproducibility appendix."""
+    _emit(db, build_performance, fmt, output, json_out)
+
+
+@app.command("improvement")
+def improvement_cmd(
+    fmt: FormatOption = Format.html,
+    output: OutOption = None,
+    today: TodayOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Before/after KPIs per sprint, retrospectives, KPIs now."""
+    day = _today(today)
+    _emit(db, lambda s: build_improvement(s, today=day), fmt, output, json_out)

@@ -1,0 +1,347 @@
+"""The executive briefing: a one-page summary, then one section per area.
+
+``build_briefing(store)`` is what the HTML, PDF and PPTX renderers and the dashboard's
+overview all read, so every face shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from fleetwise.models import ActionStatus, Severity
+from fleetwise.present.reports import areas, objections
+from fleetwise.present.reports.areas import NO_JOBS
+from fleetwise.present.reports.facts import Facts, gather
+from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent, usd
+from fleetwise.store import Store
+from fleetwise.units import sig
+
+TOP = 5
+NO_FINDINGS = "no diagnosis stored: fleetwise diagnose --trace DIR, fleetwise cluster analyze"
+NO_ACTIONS = "no backlog: fleetwise plan seed, or fleetwise plan import FILE"
+NO_KPIS = "no KPIs defined: fleetwise kpi add FILE"
+
+
+def losses(facts: Facts) -> Section:
+    """Where the fleet loses time and money: the costliest current findings."""
+    costed = sorted(
+        (f for f in facts.findings if f.cost is not None),
+        key=lambda f: f.cost.usd_per_year if f.cost else 0.0,
+        reverse=True,
+    )
+    title = "Where the fleet loses time and money"
+    if not costed:
+        return absent("losses", title, NO_FINDINGS)
+    total = sum(f.cost.usd_per_year for f in costed if f.cost)
+    hours = sum(f.cost.gpu_hours_per_year for f in costed if f.cost)
+    figures = [
+        Figure(
+            key="losses.total_usd_per_year",
+            label=f"estimated cost of {len(costed)} findings, per year (estimates may overlap)",
+            value=total,
+            text=f"{usd(total)}/yr",
+            source="findings of the latest analysis of each input",
+        ),
+        Figure(
+            key="losses.total_gpu_hours_per_year",
+            label="GPU-hours lost per year",
+            value=hours,
+            text=sig(hours),
+            source="findings of the latest analysis of each input",
+        ),
+    ]
+    items = []
+    for n, f in enumerate(costed[:TOP], 1):
+        assert f.cost is not None
+        figures.append(
+            Figure(
+                key=f"losses.{n}.usd_per_year",
+                label=f.title,
+                value=f.cost.usd_per_year,
+                text=f"{usd(f.cost.usd_per_year)}/yr",
+                source=facts.finding_source(f),
+            )
+        )
+        lines = [
+            f"{usd(f.cost.usd_per_year)}/yr, {sig(f.cost.gpu_hours_per_year)} GPU-hours/yr "
+            f"({f.layer}, {f.severity.value})",
+            *[f"{e.label}: {e.value} {e.unit}".rstrip() for e in f.evidence[:3]],
+            *[f"recommendation: {r}" for r in f.recommendations[:2]],
+        ]
+        items.append(Item(title=f.title, lines=lines, source=facts.finding_source(f)))
+    return Section(key="losses", title=title, figures=figures, items=items)
+
+
+def detail(summary: Section, key: str, title: str) -> Section:
+    """The summary's items as their own section (one slide each in the deck); the summary
+    keeps only its figures so that it fits on one page."""
+    out = Section(key=key, title=title, items=summary.items)
+    summary.items = []
+    return out
+
+
+def top_actions(facts: Facts) -> Section:
+    """The open actions with the highest NPV, with their cost and $ impact."""
+    title = "Top actions"
+    if not facts.ranked:
+        return absent("actions", title, NO_ACTIONS)
+    figures, items, rows = [], [], []
+    for r in facts.ranked[:TOP]:
+        a, s = r.action, r.scores
+        src = f"action {a.id}, plan rank --by npv"
+        figures.append(
+            Figure(
+                key=f"actions.{a.id}.npv",
+                label=f"NPV of {a.title} (costs {usd(s.investment_usd)}, saves "
+                f"{usd(a.savings_usd_per_year)}/yr)",
+                value=s.npv,
+                text=usd(s.npv),
+                source=src,
+            )
+        )
+        payback = "-" if s.payback_months is None else f"{s.payback_months:.1f} months"
+        items.append(
+            Item(
+                title=a.title,
+                lines=[
+                    f"saves {usd(a.savings_usd_per_year)}/yr at {a.confidence:.0%} confidence "
+                    f"(risk-adjusted {usd(s.benefit_usd_per_year)}/yr)",
+                    f"costs {usd(s.investment_usd)} ({a.effort_days:g} person-days + "
+                    f"{usd(a.one_time_cost_usd)})",
+                    f"NPV {usd(s.npv)}, payback {payback}; owner {a.owner or '-'}, "
+                    f"status {a.status.value}",
+                ],
+                source=src,
+            )
+        )
+        rows.append(
+            [
+                str(a.id),
+                a.title,
+                usd(a.savings_usd_per_year),
+                usd(s.investment_usd),
+                usd(s.npv),
+                payback,
+                a.status.value,
+            ]
+        )
+    table = Table(
+        title="top actions by NPV",
+        columns=["id", "action", "savings/yr", "cost", "NPV", "payback", "status"],
+        rows=rows,
+        source="fleetwise plan rank --by npv",
+    )
+    return Section(key="actions", title=title, figures=figures, items=items, tables=[table])
+
+
+def investment_ask(facts: Facts) -> Section:
+    """What the plan asks for (its open actions' investments) and buy-vs-rent hardware."""
+    open_ranked = facts.ranked
+    ask = sum(r.scores.investment_usd for r in open_ranked)
+    benefit = sum(r.scores.benefit_usd_per_year for r in open_ranked)
+    inv = facts.invest
+    figures = [
+        Figure(
+            key="ask.plan_investment",
+            label=f"one-time investment of {len(open_ranked)} open actions",
+            value=ask,
+            text=usd(ask),
+            source="plan rank (investment_usd)",
+        ),
+        Figure(
+            key="ask.plan_benefit",
+            label="their risk-adjusted savings per year",
+            value=benefit,
+            text=f"{usd(benefit)}/yr",
+            source="plan rank (benefit_usd_per_year)",
+        ),
+        Figure(
+            key="ask.capex",
+            label=f"buying {inv.gpus} GPUs",
+            value=inv.capex_usd,
+            text=usd(inv.capex_usd),
+            source=facts.invest_source,
+        ),
+        Figure(
+            key="ask.npv",
+            label="NPV of buying vs renting on demand",
+            value=inv.npv_usd,
+            text=usd(inv.npv_usd),
+            source=facts.invest_source,
+        ),
+    ]
+    if inv.payback_years is not None:
+        figures.append(
+            Figure(
+                key="ask.payback_years",
+                label="payback of buying",
+                value=inv.payback_years,
+                text=f"{inv.payback_years:.1f} years",
+                source=facts.invest_source,
+            )
+        )
+    return Section(key="ask", title="The investment ask", figures=figures)
+
+
+def capacity_outlook(facts: Facts) -> Section:
+    title = "Capacity outlook"
+    f = facts.forecast
+    if f is None:
+        return absent("outlook", title, facts.why_absent("capacity", NO_JOBS))
+    src = "fleetwise capacity forecast (stored jobs)"
+    return Section(
+        key="outlook",
+        title=title,
+        figures=[
+            Figure(
+                key="outlook.last_history",
+                label=f"demand on {f.history_days[-1]}",
+                value=f.history[-1],
+                text=f"{sig(f.history[-1])} {f.unit}",
+                source=src,
+            ),
+            Figure(
+                key="outlook.mean",
+                label=f"forecast for {f.days[-1]} ({f.model})",
+                value=f.mean[-1],
+                text=f"{sig(f.mean[-1])} {f.unit}",
+                source=src,
+            ),
+            Figure(
+                key="outlook.hi_95",
+                label="95% upper bound that day",
+                value=f.hi_95[-1],
+                text=f"{sig(f.hi_95[-1])} {f.unit}",
+                source=src,
+            ),
+        ],
+    )
+
+
+def kpi_status(facts: Facts) -> Section:
+    title = "KPI status"
+    if not facts.kpis:
+        return absent("kpi_status", title, facts.problems.get("kpis", NO_KPIS))
+    counts = {s: 0 for s in ("on track", "at risk", "off track")}
+    for state, _ in facts.kpis:
+        counts[state.status] += 1
+    figures = [
+        Figure(
+            key=f"kpis.{name.replace(' ', '_')}",
+            label=f"KPIs {name}",
+            value=n,
+            text=str(n),
+            source="fleetwise kpi list",
+        )
+        for name, n in counts.items()
+    ]
+    return Section(key="kpi_status", title=title, figures=figures)
+
+
+def decisions_needed(facts: Facts) -> Section:
+    title = "Decisions needed"
+    waiting = [r for r in facts.ranked if r.action.status is ActionStatus.PROPOSED]
+    if not waiting:
+        return Section(
+            key="decisions_needed",
+            title=title,
+            paragraphs=["No proposed action is waiting for a decision."],
+        )
+    items = [
+        Item(
+            title=f"approve or reject #{r.action.id}: {r.action.title}",
+            lines=[f"NPV {usd(r.scores.npv)}, cost {usd(r.scores.investment_usd)}"],
+            source=f"action {r.action.id}",
+        )
+        for r in waiting[:TOP]
+    ]
+    return Section(key="decisions_needed", title=title, items=items)
+
+
+def risks(facts: Facts) -> Section:
+    lines: list[Item] = []
+    for state, _ in facts.kpis:
+        if state.status != "on track":
+            lines.append(
+                Item(
+                    title=f"KPI {state.kpi.name} is {state.status}",
+                    lines=[state.note] if state.note else [],
+                    source=f"kpi {state.kpi.id}",
+                )
+            )
+    for it in facts.timeline:
+        if it.milestone in ("late", "blocked"):
+            lines.append(
+                Item(
+                    title=f"action #{it.action.id} {it.action.title} is {it.milestone}",
+                    lines=it.notes,
+                    source="fleetwise plan schedule",
+                )
+            )
+    answered = {fid for a in facts.actions for fid in a.finding_ids}
+    for f in facts.findings:
+        if f.severity in (Severity.HIGH, Severity.CRITICAL) and f.id not in answered:
+            lines.append(
+                Item(
+                    title=f"{f.severity.value} finding without an action: {f.title}",
+                    source=facts.finding_source(f),
+                )
+            )
+    for r in facts.ranked[:TOP]:
+        if r.action.confidence < 0.5:
+            lines.append(
+                Item(
+                    title=f"low confidence ({r.action.confidence:.0%}) in "
+                    f"#{r.action.id} {r.action.title}",
+                    source=f"action {r.action.id}",
+                )
+            )
+    for key, why in facts.problems.items():
+        lines.append(Item(title=f"{key}: {why}", source="report"))
+    if not lines:
+        return Section(key="risks", title="Risks", paragraphs=["No risk flagged by the data."])
+    return Section(key="risks", title="Risks", items=lines[:6])
+
+
+def build_briefing(
+    store: Store,
+    *,
+    today: date | None = None,
+    scenario: Path | None = None,
+    with_forecast: bool = True,
+) -> Report:
+    """The briefing of ``store`` as of ``today`` (default: today, UTC).
+
+    The demand forecast takes seconds (model fitting and backtests); a page that must answer
+    fast (the dashboard's overview) passes ``with_forecast=False`` and its capacity section
+    points to ``fleetwise capacity forecast`` instead.
+    """
+    day = today or datetime.now(UTC).date()
+    facts = gather(store, day, scenario, with_forecast=with_forecast)
+    loss, act = losses(facts), top_actions(facts)
+    act_table = act.tables
+    act.tables = []
+    details = [
+        detail(loss, "top_findings", "Top findings"),
+        detail(act, "top_actions", "Top actions"),
+    ]
+    details[1].tables = act_table
+    summary = [
+        loss,
+        act,
+        investment_ask(facts),
+        capacity_outlook(facts),
+        kpi_status(facts),
+        decisions_needed(facts),
+        risks(facts),
+    ]
+    return Report(
+        kind="briefing",
+        title="Fleet optimization briefing",
+        subtitle=f"as of {day}",
+        generated_at=datetime.now(UTC),
+        store=facts.store_url,
+        summary=summary,
+        sections=[*details, *areas.sections(facts), objections.section(facts)],
+    )
