@@ -23,6 +23,7 @@ from fleetwise.present.cli import (
     kpi,
     report,
     retro,
+    serve,
     trace,
 )
 from fleetwise.present.cli import plan as plan_cli
@@ -49,6 +50,7 @@ app.command("env")(env.env)
 app.command("regressions")(history.regressions_cmd)
 app.add_typer(trace.app, name="trace")
 app.command("diagnose")(trace.diagnose_cmd)
+app.command("serve")(serve.serve_cmd)
 app.add_typer(report.app, name="report")
 
 

@@ -1,0 +1,203 @@
+"""Data of the benchmarks page: recent runs, series, one series' history with change
+points, and an A/B comparison of two runs (the ``bench`` commands' library functions)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from fleetwise.analyze.changepoints import ChangePointConfig
+from fleetwise.analyze.compare import compare_runs, history_for
+from fleetwise.analyze.regressions import store_series_changes
+from fleetwise.errors import InputError
+from fleetwise.models import SCHEMA_VERSION, Series
+from fleetwise.present.charts import benchmark_history
+from fleetwise.present.web.page import Page, add_chart
+from fleetwise.present.web.reader import StoreReader
+
+#: Change-point detection is quadratic in the points it sees: the history shows the
+#: latest points only (the CLI's ``bench history`` sees them all).
+HISTORY_POINTS = 200
+
+
+class RunRow(BaseModel):
+    id: int
+    suite: str
+    status: str
+    executor: str
+    started_at: datetime
+    finished_at: datetime | None
+    tags: list[str]
+
+
+class SeriesRow(BaseModel):
+    id: str
+    benchmark: str
+    metric: str
+    unit: str
+    direction: str
+    hardware: str
+    points: int
+    latest: float | None
+
+
+class HistoryPoint(BaseModel):
+    run_id: int
+    time: datetime
+    median: float
+    ci_low: float
+    ci_high: float
+
+
+class ChangeRow(BaseModel):
+    index: int
+    time: datetime
+    before: str
+    after: str
+    change: float
+    pvalue: float
+    kind: str
+
+
+class History(BaseModel):
+    series: str
+    unit: str
+    direction: str
+    points_total: int
+    points: list[HistoryPoint]
+    change_points: list[ChangeRow]
+
+
+class BenchmarksPage(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    runs_total: int
+    runs: list[RunRow]
+    series_total: int
+    series: list[SeriesRow]
+    history: History | None
+    compare: list[dict[str, Any]] | None
+    compare_note: str = ""
+
+
+def _series_row(s: Series) -> SeriesRow:
+    return SeriesRow(
+        id=s.key.id,
+        benchmark=s.key.benchmark,
+        metric=s.key.metric,
+        unit=s.key.unit,
+        direction=s.key.direction,
+        hardware=s.key.hardware,
+        points=len(s.points),
+        latest=s.points[-1].median if s.points else None,
+    )
+
+
+def history_of(s: Series) -> History:
+    shown = Series(key=s.key, points=s.points[-HISTORY_POINTS:])
+    # No environment documents: the page marks where a change is, the CLI says what changed.
+    changes = store_series_changes(shown, ChangePointConfig(), {})
+    return History(
+        series=s.key.id,
+        unit=s.key.unit,
+        direction=s.key.direction,
+        points_total=len(s.points),
+        points=[
+            HistoryPoint(
+                run_id=p.run_id, time=p.time, median=p.median, ci_low=p.ci_low, ci_high=p.ci_high
+            )
+            for p in shown.points
+        ],
+        change_points=[
+            ChangeRow(
+                index=c.index,
+                time=c.time,
+                before=c.before,
+                after=c.after,
+                change=c.change,
+                pvalue=c.pvalue,
+                kind=c.kind,
+            )
+            for c in changes
+        ],
+    )
+
+
+def _comparison(reader: StoreReader, a: int, b: int) -> list[dict[str, Any]]:
+    store = reader.store
+    if a == b:
+        raise InputError(f"compare: A and B are the same run ({a})")
+    ra, rb = store.get_run(a), store.get_run(b)
+    rows = compare_runs(
+        store.results(a),
+        store.results(b),
+        history=history_for(reader.series(), [a], [b]),
+        run_times={a: ra.started_at, b: rb.started_at},
+    )
+    return [{**asdict(c), "change": c.change} for c in rows]
+
+
+def benchmarks_page(
+    reader: StoreReader,
+    *,
+    limit: int = 50,
+    tag: str | None = None,
+    series: str | None = None,
+    a: int | None = None,
+    b: int | None = None,
+    charts: bool = False,
+) -> Page[BenchmarksPage]:
+    """Runs newest first (``limit`` of them, optionally of a tag); the series; the history
+    of ``series`` (an id or prefix; the first series without one); runs ``a`` vs ``b``."""
+    store = reader.store
+    runs = store.list_runs(limit=limit, tag=tag)
+    all_series = reader.series()
+    chosen = [s for s in all_series if series is None or s.key.id.startswith(series)]
+    if series is not None and not chosen:
+        raise InputError(f"series {series!r}: no such series")
+    compare = None
+    note = ""
+    if (a is None) != (b is None):
+        raise InputError("compare: give both a and b (run ids)")
+    if a is not None and b is not None:
+        compare = _comparison(reader, a, b)
+        if not compare:
+            note = f"runs {a} and {b} have no successful result in common"
+    history = None
+    if chosen:
+        first = chosen[0]
+        history = reader.from_series(f"history:{first.key.id}", lambda: history_of(first))
+    data = BenchmarksPage(
+        runs_total=reader.runs_total(),
+        runs=[
+            RunRow(
+                id=r.id,
+                suite=r.suite,
+                status=r.status.value,
+                executor=r.executor,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                tags=r.tags,
+            )
+            for r in runs
+        ],
+        series_total=len(all_series),
+        series=[_series_row(s) for s in (chosen if series else all_series)[:limit]],
+        history=history,
+        compare=compare,
+        compare_note=note,
+    )
+    page = Page(data)
+    if history is not None:
+        shown = Series(key=chosen[0].key, points=chosen[0].points[-HISTORY_POINTS:])
+        marks = [c.index for c in history.change_points]
+        add_chart(
+            page,
+            "history",
+            lambda: benchmark_history(shown, marks),
+            charts,
+            lambda f: reader.from_series(f"chart:history:{shown.key.id}", f),
+        )
+    return page

@@ -1,0 +1,252 @@
+"""Data of the diagnosis, capacity, process and retros pages.
+
+They read what the analyses stored (the ``process``, ``trace``, ``cluster`` commands save
+their summaries and findings) and call the plan's forecast and investment functions; a
+page whose data is absent says what to run instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from fleetwise.errors import InputError
+from fleetwise.models import SCHEMA_VERSION, AnalysisRecord
+from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, scenarios
+from fleetwise.plan.invest import compare, scenario_inputs
+from fleetwise.plan.kpis import readings
+from fleetwise.plan.retro import improvement_report
+from fleetwise.present.charts import dora_trends, forecast_fan, tornado
+from fleetwise.present.web.page import Page, add_chart
+from fleetwise.present.web.pages_plan import FindingRow, costliest_findings, finding_row
+from fleetwise.present.web.reader import StoreReader
+from fleetwise.store.schema import AnalysisRow as AnalysisTable
+from fleetwise.store.schema import JobRow
+
+#: Analyses the diagnosis page lists (newest first); their findings are all counted.
+RECENT_ANALYSES = 50
+
+
+class AnalysisRow(BaseModel):
+    id: int
+    kind: str
+    source: str
+    created_at: datetime
+    tags: list[str]
+    findings: int
+
+
+class LayerFindings(BaseModel):
+    layer: str
+    usd_per_year: float
+    findings: list[FindingRow]
+
+
+class DiagnosisPage(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    analyses_total: int
+    analyses: list[AnalysisRow]
+    layers: list[LayerFindings]
+
+
+class CapacityPage(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    jobs: int
+    forecast: dict[str, Any] | None
+    forecast_note: str
+    investment: dict[str, Any]
+
+
+class ProcessPage(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    dora: dict[str, Any] | None
+    pipeline: dict[str, Any] | None
+    oncall: dict[str, Any] | None
+    findings: list[FindingRow]
+
+
+class RetroRow(BaseModel):
+    id: int | None
+    date: date
+    team: str
+    sprint: str
+    went_well: list[str]
+    to_improve: list[str]
+    action_ids: list[int]
+
+
+class ImprovementDoc(BaseModel):
+    retro_id: int | None
+    team: str
+    sprint: str
+    action_id: int | None
+    action: str
+    kpi: str
+    expected_change: float
+    before: float | None
+    after: float | None
+    change: float | None
+
+
+class RetrosPage(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    retrospectives: list[RetroRow]
+    improvement: list[ImprovementDoc]
+
+
+def diagnosis_page(reader: StoreReader) -> Page[DiagnosisPage]:
+    analyses = reader.analyses()
+    layers: dict[str, list[FindingRow]] = {}
+    for f in costliest_findings(reader):
+        layers.setdefault(f.layer, []).append(finding_row(f))
+    grouped = [
+        LayerFindings(
+            layer=name, usd_per_year=sum(r.usd_per_year or 0.0 for r in rows), findings=rows
+        )
+        for name, rows in layers.items()
+    ]
+    data = DiagnosisPage(
+        analyses_total=len(analyses),
+        analyses=[
+            AnalysisRow(
+                id=a.id,
+                kind=a.kind,
+                source=a.source,
+                created_at=a.created_at,
+                tags=a.tags,
+                findings=len(a.findings),
+            )
+            for a in reversed(analyses[-RECENT_ANALYSES:])
+        ],
+        layers=sorted(grouped, key=lambda g: -g.usd_per_year),
+    )
+    return Page(data)
+
+
+def _forecast(reader: StoreReader) -> tuple[int, Forecast | None, str]:
+    jobs = reader.store.jobs()
+    if not jobs:
+        return 0, None, "no cluster jobs stored: fleetwise cluster import LOG"
+    days, hours = daily_gpu_hours(jobs)
+    try:
+        f = forecast_daily(days, hours, horizon=30)
+    except InputError as exc:
+        return len(jobs), None, f"no forecast: {exc}"
+    return len(jobs), f, ""
+
+
+def capacity_page(reader: StoreReader, charts: bool = False) -> Page[CapacityPage]:
+    # The forecast fits several models with a backtest: seconds, so it is kept until the
+    # stored jobs change.
+    jobs, forecast, note = reader.cached("forecast", (JobRow,), lambda: _forecast(reader))
+    # The shipped defaults only (a scenario file is the CLI's job): computed once.
+    result = reader.cached("investment", (), lambda: compare(scenario_inputs({}, "defaults")))
+    data = CapacityPage(
+        jobs=jobs,
+        forecast=(
+            {**asdict(forecast), "scenarios": [asdict(x) for x in scenarios(forecast)]}
+            if forecast is not None
+            else None
+        ),
+        forecast_note=note,
+        investment={
+            "gpus": result.gpus,
+            "capex_usd": result.capex_usd,
+            "yearly_cost_usd": result.yearly_cost_usd,
+            "usd_per_gpu_hour_full": result.usd_per_gpu_hour_full,
+            "usd_per_used_gpu_hour": result.usd_per_used_gpu_hour,
+            "npv_usd": result.npv_usd,
+            "irr": result.irr,
+            "payback_years": result.payback_years,
+            "rent": [asdict(r) for r in result.rent],
+            "tornado": [asdict(b) for b in result.tornado],
+        },
+    )
+    page = Page(data)
+    if forecast is not None:
+        shown = forecast
+        add_chart(
+            page,
+            "forecast",
+            lambda: forecast_fan(shown),
+            charts,
+            lambda f: reader.cached("chart:forecast", (JobRow,), f),
+        )
+    # The investment uses the shipped defaults only: its chart never changes.
+    add_chart(
+        page,
+        "tornado",
+        lambda: tornado(result.tornado, result.npv_usd),
+        charts,
+        lambda f: reader.cached("chart:tornado", (), f),
+    )
+    return page
+
+
+def _latest(analyses: list[AnalysisRecord], tag: str) -> AnalysisRecord | None:
+    found = [a for a in analyses if a.kind == "process" and tag in a.tags]
+    return found[-1] if found else None
+
+
+def process_page(reader: StoreReader, charts: bool = False) -> Page[ProcessPage]:
+    analyses = reader.analyses()
+    latest = {tag: _latest(analyses, tag) for tag in ("dora", "pipeline", "oncall")}
+    findings = [f for a in latest.values() if a is not None for f in a.findings]
+    data = ProcessPage(
+        dora=latest["dora"].summary if latest["dora"] else None,
+        pipeline=latest["pipeline"].summary if latest["pipeline"] else None,
+        oncall=latest["oncall"].summary if latest["oncall"] else None,
+        findings=[finding_row(f) for f in findings],
+    )
+    page = Page(data)
+    weeks = (data.dora or {}).get("weeks") or []
+    add_chart(
+        page,
+        "dora",
+        lambda: dora_trends(weeks),
+        charts and bool(weeks),
+        lambda f: reader.cached("chart:dora", (AnalysisTable,), f),
+    )
+    return page
+
+
+def retros_page(reader: StoreReader) -> Page[RetrosPage]:
+    store = reader.store
+    retros = store.retrospectives()
+    kpis = store.kpis()
+    series, analyses = reader.series(), reader.analyses()
+    found = {k.name: readings(k, series, analyses) for k in kpis}
+    rows = improvement_report(retros, store.actions(), kpis, found)
+    data = RetrosPage(
+        retrospectives=[
+            RetroRow(
+                id=r.id,
+                date=r.date,
+                team=r.team,
+                sprint=r.sprint,
+                went_well=r.went_well,
+                to_improve=r.to_improve,
+                action_ids=r.action_ids,
+            )
+            for r in sorted(retros, key=lambda r: (r.date, r.id or 0), reverse=True)
+        ],
+        improvement=[
+            ImprovementDoc(
+                retro_id=x.retro.id,
+                team=x.retro.team,
+                sprint=x.retro.sprint,
+                action_id=x.action.id,
+                action=x.action.title,
+                kpi=x.kpi,
+                expected_change=x.expected_change,
+                before=x.before,
+                after=x.after,
+                change=x.change,
+            )
+            for x in rows
+        ],
+    )
+    return Page(data)

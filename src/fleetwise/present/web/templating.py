@@ -1,0 +1,82 @@
+"""Jinja2 for the dashboard: autoescaping on for every template, number formats.
+
+Every value a user supplied (run tags, team names, titles) reaches the page through
+autoescaping; chart specs go in ``<script type="application/json">`` blocks through
+``tojson``, which escapes ``<``, ``>``, ``&`` and quotes, so a stored ``</script>``
+cannot end the block.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+#: The navigation bar: path and label of each page.
+NAV = [
+    ("/overview", "Overview"),
+    ("/benchmarks", "Benchmarks"),
+    ("/diagnosis", "Diagnosis"),
+    ("/plan", "Plan"),
+    ("/capacity", "Capacity"),
+    ("/process", "Process"),
+    ("/retros", "Retros"),
+]
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def money(x: Any) -> str:
+    if not _finite(x):
+        return "-"
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def num(x: Any, digits: int = 3) -> str:
+    """Significant digits, thousands separated; '-' for nothing."""
+    if not _finite(x):
+        return "-"
+    if x != 0 and abs(x) >= 10 ** (digits - 1):
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def pct(x: Any, digits: int = 0) -> str:
+    return f"{x:.{digits}%}" if _finite(x) else "-"
+
+
+def when(x: Any) -> str:
+    if isinstance(x, datetime):
+        return x.strftime("%Y-%m-%d %H:%M")
+    if isinstance(x, date):
+        return x.isoformat()
+    if isinstance(x, str) and x:
+        return x[:16].replace("T", " ")
+    return "-"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, num=num, pct=pct, when=when)
+    env.globals["nav"] = NAV
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return ENVIRONMENT.get_template(template).render(**context)
