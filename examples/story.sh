@@ -27,7 +27,9 @@ step "2/6 diagnose: a profiler trace, a cluster job log, delivery and on-call ex
 "$FW" process oncall
 
 step "3/6 plan: actions from every finding, ranked; KPIs bound to the data"
-"$FW" plan seed
+RUN=$("$FW" bench list --limit 1 --json | "${FW%/fleetwise}/python" -c \
+  'import json, sys; print(json.load(sys.stdin)["runs"][0]["id"])')
+"$FW" plan seed --run "$RUN"   # benchmark findings of this run, then every stored finding
 "$FW" plan rank --by npv
 if ! "$FW" kpi list --json | grep -q '"lead-time"'; then
   "$FW" kpi add examples/story-kpis.yaml

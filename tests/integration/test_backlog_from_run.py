@@ -82,16 +82,19 @@ def test_findings_seed_actions_ranked_by_every_score(
         linked = [findings[fid] for fid in a["finding_ids"]]
         costs = []
         for f in linked:
-            assert f.cost is not None and f.cost.assumptions["fleet_gpus"] == 64
+            # CPU results (the GEMM here) claim no GPU-fleet cost; the loader's input wait does
+            if f.cost is not None:
+                assert f.cost.assumptions["fleet_gpus"] == 64
             assert all(e.source.startswith("result:") for e in f.evidence)
-            costs.append(f.cost.usd_per_year)
+            costs.append(f.cost.usd_per_year if f.cost else 0.0)
         cand = next(c for c in catalog.kinds[a["finding_kind"]] if c.title == a["title"])
         # one action per catalog entry and kind, worth the largest of its findings
         assert a["savings_usd_per_year"] == pytest.approx(
             max(costs) * cand.recovers.typical, abs=0.01
         )
-        assert a["reach"] == 64
+        assert a["reach"] == (64 if any(f.cost for f in linked) else None)
     assert len({(a["finding_kind"], a["title"]) for a in created}) == len(created)
+    assert any(a["savings_usd_per_year"] > 0 for a in created)
     for by in ("roi", "npv", "wsjf", "rice"):
         ranking = _json(["plan", "rank", "--by", by, "--db", url, "--json"], capsys)["ranking"]
         assert len(ranking) == len(created)

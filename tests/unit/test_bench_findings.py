@@ -30,7 +30,7 @@ def result(
 
 
 def test_low_efficiency_cites_the_result_and_prices_the_gap() -> None:
-    r = result(7, "compute.gemm", "tflops", [1.0, 1.0, 1.0], size=64)
+    r = result(7, "compute.gemm", "tflops", [1.0, 1.0, 1.0], size=64, device="cuda")
     r.peak = Peak(value=10.0, unit="x", source="datasheet")
     r.efficiency = 0.1
     (f,) = [f for f in bench_findings([r]) if f.kind == "bench.low_efficiency"]
@@ -40,6 +40,15 @@ def test_low_efficiency_cites_the_result_and_prices_the_gap() -> None:
     hours = (1 - 0.1 / 0.6) * 512 * 8760
     assert f.cost.gpu_hours_per_year == pytest.approx(hours, abs=0.1)
     assert f.cost.usd_per_year == pytest.approx(hours * 2.5, rel=1e-6)
+
+
+def test_a_cpu_result_claims_no_gpu_fleet_cost() -> None:
+    r = result(8, "compute.gemm", "tflops", [1.0, 1.0, 1.0], size=64)
+    r.calibration = {"resolved": {"device": "cpu"}}
+    r.peak = Peak(value=10.0, unit="x", source="estimate")
+    r.efficiency = 0.1
+    (f,) = [f for f in bench_findings([r]) if f.kind == "bench.low_efficiency"]
+    assert f.cost is None and "Measured on a CPU" in f.detail
 
 
 def test_mfu_counts_as_efficiency_and_a_good_one_is_quiet() -> None:
@@ -53,9 +62,8 @@ def test_unstable_result() -> None:
     r = result(3, "storage.fio", "bw", [100.0, 150.0, 60.0, 100.0, 105.0], rw="read")
     (f,) = bench_findings([r])
     assert f.kind == "bench.unstable" and f.layer == "storage"
-    assert f.cost is not None and f.cost.assumptions["wasted_share"] == pytest.approx(
-        1 - 100.0 / 150.0, rel=1e-4
-    )
+    # noise of the benchmark host is about the measurement, not a cost of the fleet
+    assert f.cost is None and "33% from the best sample" in f.detail
 
 
 def test_dataloader_workers_and_storage_below_device() -> None:

@@ -107,6 +107,12 @@ def _ok(results: Sequence[ResultRecord]) -> list[ResultRecord]:
     return [r for r in results if r.status is ResultStatus.OK and r.summary is not None]
 
 
+def _on_gpu(r: ResultRecord) -> bool:
+    """Whether the result was measured on a GPU (declared, or resolved from ``auto``)."""
+    device = r.params.get("device") or r.calibration.get("resolved", {}).get("device") or "cpu"
+    return str(device).startswith(("cuda", "gpu", "hip"))
+
+
 def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
     assert r.summary is not None
     eff = r.summary.median if r.metric == "mfu" else r.efficiency
@@ -114,13 +120,23 @@ def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
         return None
     wasted = 1.0 - eff / TARGET_EFFICIENCY
     peak = f" of {r.peak.value:g} {r.peak.unit} ({r.peak.source})" if r.peak else ""
+    # A CPU's efficiency says nothing about the GPU fleet's: no fleet cost is claimed for it.
+    cost = (
+        m.cost(wasted, f"time saved at {TARGET_EFFICIENCY:.0%} efficiency") if _on_gpu(r) else None
+    )
+    where = (
+        ""
+        if _on_gpu(r)
+        else " Measured on a CPU: no GPU-fleet cost is claimed; run the gpu suite on a fleet"
+        " node for one."
+    )
     return Finding(
         kind="bench.low_efficiency",
         layer=_layer(r),
         title=f"{_case(r)} {r.metric} runs at {eff:.0%} of peak",
         detail=(
             f"median {r.summary.median:.4g} {r.unit}{peak}; at {TARGET_EFFICIENCY:.0%} the "
-            f"same work would take {wasted:.0%} less time"
+            f"same work would take {wasted:.0%} less time.{where}"
         ),
         severity=_severity(wasted),
         evidence=[
@@ -129,7 +145,7 @@ def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
             ),
             Evidence(label="efficiency", value=round(eff, 4), unit="fraction", source=_src(r)),
         ],
-        cost=m.cost(wasted, f"time saved at {TARGET_EFFICIENCY:.0%} efficiency"),
+        cost=cost,
         recommendations=["bf16 autocast", "torch.compile", "larger batch per device"],
     )
 
@@ -146,7 +162,8 @@ def _unstable(r: ResultRecord, m: CostModel) -> Finding | None:
         title=f"{_case(r)} {r.metric} is unstable (CV {s.cv:.0%})",
         detail=(
             f"{s.n} samples from {s.min:.4g} to {s.max:.4g} {r.unit}; comparisons of this case "
-            "need more runs, and the spread is time a quiet machine would not lose"
+            f"need more runs. The median is {wasted:.0%} from the best sample. A finding about "
+            "the measurement, not the fleet: no fleet cost is claimed"
         ),
         severity=Severity.MEDIUM if s.cv > 2 * CV_WARN else Severity.LOW,
         evidence=[
@@ -159,7 +176,7 @@ def _unstable(r: ResultRecord, m: CostModel) -> Finding | None:
                 source=_src(r),
             ),
         ],
-        cost=m.cost(max(wasted, 0.0), "gap between the median and the best sample"),
+        cost=None,
         recommendations=["pin cores and clocks", "run on a dedicated node", "interleave A/B runs"],
     )
 
