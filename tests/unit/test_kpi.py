@@ -8,20 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from fleetwise.models import KPI, ResultRecord, RunStatus
 from fleetwise.plan.kpis import Reading, kpi_state
 from fleetwise.present.cli import main
 from fleetwise.stats import summarize
 from fleetwise.store import Store
+from fleetwise.store.schema import RunRow
 
 GOAL_DATE = (datetime.now(UTC) + timedelta(days=90)).date()
 
 
-def land_run(store: Store, value: float, workers: int = 2) -> int:
-    """Store a completed run with one data-loader result, as a benchmark run would."""
+def land_run(store: Store, value: float, workers: int = 2, days_ago: float = 0.0) -> int:
+    """Store a completed run with one data-loader result, as a benchmark run would, started
+    ``days_ago`` days before now (a trend needs readings that span a day or more)."""
     env = store.save_environment({"host": "h", "cpu": {"model": "m", "cores": 2}}, "env-hash")
     run = store.create_run("loader", {}, environment_id=env)
+    if days_ago:
+        started = datetime.now(UTC) - timedelta(days=days_ago)
+        with store.engine.begin() as conn:
+            conn.execute(update(RunRow).where(RunRow.id == run.id).values(started_at=started))
     samples = [value * 0.99, value, value * 1.01]
     (rid,) = store.add_results(
         run.id,
@@ -64,7 +71,7 @@ def test_status_changes_as_runs_land(
     store: Store, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     land_run(store, 999.0, workers=0)  # another series the parameter filter leaves out
-    first = land_run(store, 1000.0)
+    first = land_run(store, 1000.0, days_ago=20)
     path = _kpis(tmp_path / "kpis.yaml", "series:storage.dataloader:samples_per_s?num_workers=2")
     assert main(["kpi", "add", str(path), "--db", db_url]) == 0
     assert "loader" in capsys.readouterr().out
@@ -73,7 +80,7 @@ def test_status_changes_as_runs_land(
     assert doc["unit"] == "samples/s" and doc["direction"] == "higher"
     assert doc["status"] == "at risk" and "no trend" in doc["note"]
 
-    land_run(store, 900.0)  # worse: the trend heads away from the goal
+    land_run(store, 900.0, days_ago=10)  # worse: the trend heads away from the goal
     doc = _list(db_url, capsys)
     assert doc["current"] == 900.0 and doc["status"] == "off track"
 
@@ -130,6 +137,21 @@ def test_projection_and_goal_date_passed() -> None:
     ]
     assert kpi_state(kpi, slow, today=date(2026, 1, 21)).status == "at risk"
     assert kpi_state(kpi, slow, today=date(2026, 3, 2)).status == "off track"
+
+
+def test_readings_minutes_apart_project_nothing() -> None:
+    kpi = KPI(
+        name="lat",
+        source="series:x",
+        direction="lower",
+        baseline_value=100.0,
+        baseline_date=datetime(2026, 1, 1, tzinfo=UTC),
+        goal_value=50.0,
+        goal_date=date(2026, 3, 1),
+    )
+    close = [Reading(datetime(2026, 1, 1, 9, m, tzinfo=UTC), 100.0 - m, f"r{m}") for m in (0, 5)]
+    s = kpi_state(kpi, close, today=date(2026, 1, 1))
+    assert s.projected is None and "less than a day" in s.note and s.status == "at risk"
 
 
 def test_kpi_bound_to_a_dora_metric_of_stored_analyses(

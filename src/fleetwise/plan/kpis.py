@@ -138,6 +138,10 @@ def baseline_of(kpi: KPI, found: Sequence[Reading]) -> tuple[float, datetime] | 
     return upto[-1].value, upto[-1].time
 
 
+#: The shortest span of readings a trend is projected from.
+MIN_TREND_DAYS = 1.0
+
+
 def _meets(kpi: KPI, value: float) -> bool:
     return value >= kpi.goal_value if kpi.direction == "higher" else value <= kpi.goal_value
 
@@ -154,8 +158,12 @@ def kpi_state(kpi: KPI, found: Sequence[Reading], today: date) -> KPIState:
     projected: float | None = None
     progress: float | None = None
     note = ""
-    if len(since) >= 2:
-        days = [(r.time - since[0].time).total_seconds() / 86400 for r in since]
+    days = [(r.time - since[0].time).total_seconds() / 86400 for r in since]
+    if len(since) >= 2 and days[-1] < MIN_TREND_DAYS:
+        # Readings minutes apart (two runs in one session) give a slope that extrapolated
+        # over months means nothing; wait for readings that span a day.
+        note = "readings span less than a day: no trend yet"
+    elif len(since) >= 2:
         slope = float(sps.theilslopes([r.value for r in since], days)[0])
         ahead = max((goal_at - cur.time).total_seconds() / 86400, 0.0)
         projected = cur.value + slope * ahead
