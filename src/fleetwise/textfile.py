@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from fleetwise.errors import InputError
 
@@ -19,3 +22,16 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: not UTF-8 text") from exc
+
+
+def read_yaml(path: Path, error: type[InputError] = InputError) -> tuple[yaml.Node | None, Any]:
+    """The file's YAML node tree (for line numbers of keys) and its value; a syntax error is
+    ``error`` naming the file and the line."""
+    text = read_text(path)
+    try:
+        return yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{where}: not valid YAML: {problem}") from exc

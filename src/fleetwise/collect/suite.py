@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.errors import SuiteError
-from fleetwise.textfile import read_text
+from fleetwise.textfile import read_yaml
 
 SUITE_SCHEMA_VERSION = 1
 
@@ -148,15 +148,7 @@ def _error(path: Path, root: yaml.Node | None, loc: Sequence[int | str], msg: st
 def load_suite(name_or_path: str) -> Suite:
     """Read, validate and expand a suite file. Raises SuiteError naming file, line, key."""
     path = resolve_suite_path(name_or_path)
-    text = read_text(path)
-    try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SuiteError(f"{where}: not valid YAML: {problem}") from exc
+    root, raw = read_yaml(path, SuiteError)
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: a suite file must be a YAML mapping with 'name' and 'cases'")
     try:

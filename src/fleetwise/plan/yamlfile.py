@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetwise.errors import InputError
-from fleetwise.textfile import read_text
+from fleetwise.textfile import read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,15 +66,7 @@ class PlanFile:
 
 def read(path: Path, what: str) -> PlanFile:
     """Read ``path`` as a YAML mapping; ``what`` names the kind of file in messages."""
-    text = read_text(path)
-    try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: not valid YAML: {problem}") from exc
+    root, raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: {what} file must be a YAML mapping")
     version = raw.get("schema_version", PLAN_FILE_VERSION)
