@@ -192,6 +192,16 @@ class Cost(BaseModel):
     #: e.g. {"fleet_gpus": 512, "usd_per_gpu_hour": 2.5, "basis": "..."}
     assumptions: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def of_gpu_hours(cls, hours: float, usd_per_gpu_hour: float, basis: str, **more: Any) -> Cost:
+        """GPU-hours a year priced at ``usd_per_gpu_hour`` (hours to 0.1, dollars to the
+        cent), with the price, the basis and any other assumption kept beside them."""
+        return cls(
+            gpu_hours_per_year=round(hours, 1),
+            usd_per_year=round(hours * usd_per_gpu_hour, 2),
+            assumptions={**more, "usd_per_gpu_hour": usd_per_gpu_hour, "basis": basis},
+        )
+
 
 class Finding(BaseModel):
     """A bottleneck with its evidence and estimated cost: what diagnosis hands to the plan."""

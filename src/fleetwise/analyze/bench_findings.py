@@ -61,17 +61,14 @@ class CostModel:
 
     def cost(self, wasted_share: float, basis: str) -> Cost:
         hours = wasted_share * self.workload_share * self.fleet_gpus * HOURS_PER_YEAR
-        return Cost(
-            gpu_hours_per_year=round(hours, 1),
-            usd_per_year=round(hours * self.usd_per_gpu_hour, 2),
-            assumptions={
-                "fleet_gpus": self.fleet_gpus,
-                "usd_per_gpu_hour": self.usd_per_gpu_hour,
-                "hours_per_year": HOURS_PER_YEAR,
-                "workload_share": self.workload_share,
-                "wasted_share": round(wasted_share, 6),
-                "basis": basis,
-            },
+        return Cost.of_gpu_hours(
+            hours,
+            self.usd_per_gpu_hour,
+            basis,
+            fleet_gpus=self.fleet_gpus,
+            hours_per_year=HOURS_PER_YEAR,
+            workload_share=self.workload_share,
+            wasted_share=round(wasted_share, 6),
         )
 
 

@@ -104,14 +104,6 @@ def _severity(share: float) -> Severity:
     return Severity.LOW if share >= 0.02 else Severity.INFO
 
 
-def _cost(gpu_hours_per_year: float, usd: float, basis: str) -> Cost:
-    return Cost(
-        gpu_hours_per_year=gpu_hours_per_year,
-        usd_per_year=gpu_hours_per_year * usd,
-        assumptions={"usd_per_gpu_hour": usd, "basis": basis},
-    )
-
-
 def analyze_cluster(
     jobs: Sequence[JobRecord],
     *,
@@ -206,7 +198,7 @@ def analyze_cluster(
                             source=src,
                         ),
                     ],
-                    cost=_cost(
+                    cost=Cost.of_gpu_hours(
                         queued * per_year, usd_per_gpu_hour, "GPU-hours of jobs waiting, per year"
                     ),
                     recommendations=[
@@ -236,7 +228,7 @@ def analyze_cluster(
                         label="all GPU-hours", value=round(total_hours, 1), unit="GPU-h", source=src
                     )
                 ],
-                cost=_cost(
+                cost=Cost.of_gpu_hours(
                     lost_total * per_year,
                     usd_per_gpu_hour,
                     "GPU-hours of failed/cancelled jobs, per year",
@@ -317,7 +309,9 @@ def _telemetry_findings(
                                 source=src,
                             ),
                         ],
-                        cost=_cost(stranded * t_per_year, usd, "stranded GPU-hours, per year"),
+                        cost=Cost.of_gpu_hours(
+                            stranded * t_per_year, usd, "stranded GPU-hours, per year"
+                        ),
                         recommendations=[
                             "Pack small jobs on few nodes (best fit); keep nodes whole for gangs.",
                             "Enable backfill so small jobs use the holes while gangs wait.",
@@ -342,7 +336,7 @@ def _telemetry_findings(
                         label="allocation", value=round(allocation, 4), unit="fraction", source=src
                     )
                 ],
-                cost=_cost(idle_hours, usd, "unallocated GPU-hours, per year"),
+                cost=Cost.of_gpu_hours(idle_hours, usd, "unallocated GPU-hours, per year"),
                 recommendations=[
                     "Right-size the fleet or open idle capacity to other teams (preemptible)."
                 ],
@@ -374,7 +368,7 @@ def _telemetry_findings(
                             label="allocation", value=round(alloc, 4), unit="fraction", source=src
                         ),
                     ],
-                    cost=_cost(
+                    cost=Cost.of_gpu_hours(
                         allocated_hours * (1 - measured),
                         usd,
                         "allocated GPU-hours x (1 - measured utilization), per year",

@@ -44,16 +44,13 @@ def _severity(wasted_pct: float) -> Severity:
 
 def _cost(wasted_pct: float, fleet_gpus: int, usd_per_gpu_hour: float, basis: str) -> Cost:
     hours = wasted_pct / 100.0 * fleet_gpus * HOURS_PER_YEAR
-    return Cost(
-        gpu_hours_per_year=round(hours, 1),
-        usd_per_year=round(hours * usd_per_gpu_hour, 2),
-        assumptions={
-            "fleet_gpus": fleet_gpus,
-            "usd_per_gpu_hour": usd_per_gpu_hour,
-            "hours_per_year": HOURS_PER_YEAR,
-            "wasted_pct_of_gpu_time": round(wasted_pct, 3),
-            "basis": basis,
-        },
+    return Cost.of_gpu_hours(
+        hours,
+        usd_per_gpu_hour,
+        basis,
+        fleet_gpus=fleet_gpus,
+        hours_per_year=HOURS_PER_YEAR,
+        wasted_pct_of_gpu_time=round(wasted_pct, 3),
     )
 
 

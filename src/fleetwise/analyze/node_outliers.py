@@ -120,14 +120,11 @@ def outlier_findings(
         cost = None
         if gpus > 0:
             hours = worst.slowdown * gpus * HOURS_PER_YEAR
-            cost = Cost(
-                gpu_hours_per_year=hours,
-                usd_per_year=hours * usd_per_gpu_hour,
-                assumptions={
-                    "gpus_on_node": gpus,
-                    "usd_per_gpu_hour": usd_per_gpu_hour,
-                    "basis": "worst slowdown x GPUs x 8,760 h (node fully allocated)",
-                },
+            cost = Cost.of_gpu_hours(
+                hours,
+                usd_per_gpu_hour,
+                "worst slowdown x GPUs x 8,760 h (node fully allocated)",
+                gpus_on_node=gpus,
             )
         layer = worst.benchmark.split(".")[0]  # compute.gemm -> compute
         findings.append(
