@@ -13,6 +13,7 @@ from rich.table import Table
 from fleetwise.plan.retro import ImprovementRow, improvement_report, load_retro
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
 from fleetwise.present.cli.kpi import kpi_states
+from fleetwise.present.reports.improvement import IMPROVEMENT_COLUMNS, improvement_cells
 
 app = typer.Typer(help="Sprint retrospectives and the improvement report.", no_args_is_help=True)
 
@@ -103,28 +104,8 @@ def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
             print_json({"schema_version": 1, "rows": [_row_doc(r) for r in rows]})
             return
         t = Table(title="improvement report", title_justify="left")
-        for col in (
-            "sprint",
-            "team",
-            "action",
-            "status",
-            "KPI",
-            "expected",
-            "before",
-            "after",
-            "change",
-        ):
+        for col in IMPROVEMENT_COLUMNS:
             t.add_column(col)
         for r in rows:
-            t.add_row(
-                f"{r.retro.date} {r.retro.sprint}".strip(),
-                r.retro.team,
-                f"#{r.action.id} {r.action.title}",
-                r.action.status.value,
-                r.kpi,
-                f"{r.expected_change:+.0%}",
-                "-" if r.before is None else f"{r.before:.4g}",
-                "-" if r.after is None else f"{r.after:.4g}",
-                "-" if r.change is None else f"{r.change:+.1%}",
-            )
+            t.add_row(*improvement_cells(r))
         stdout().print(t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from fleetwise.plan.retro import improvement_report
+from fleetwise.plan.retro import ImprovementRow, improvement_report
 from fleetwise.present.reports import areas
 from fleetwise.present.reports.facts import gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent
@@ -15,8 +15,36 @@ from fleetwise.units import sig
 NO_RETROS = "no retrospectives stored: fleetwise retro add FILE"
 
 
+IMPROVEMENT_COLUMNS = (
+    "sprint",
+    "team",
+    "action",
+    "status",
+    "KPI",
+    "expected",
+    "before",
+    "after",
+    "change",
+)
+
+
 def _num(x: float | None) -> str:
     return "-" if x is None else sig(x)
+
+
+def improvement_cells(r: ImprovementRow) -> list[str]:
+    """One row of the before/after table, as the report and ``fleetwise retro report`` show it."""
+    return [
+        f"{r.retro.date} {r.retro.sprint}".strip(),
+        r.retro.team,
+        f"#{r.action.id} {r.action.title}",
+        r.action.status.value,
+        r.kpi,
+        f"{r.expected_change:+.0%}",
+        _num(r.before),
+        _num(r.after),
+        "-" if r.change is None else f"{r.change:+.1%}",
+    ]
 
 
 def build_improvement(store: Store, *, today: date | None = None) -> Report:
@@ -52,31 +80,8 @@ def build_improvement(store: Store, *, today: date | None = None) -> Report:
     ]
     table = Table(
         title="before and after, per sprint",
-        columns=[
-            "sprint",
-            "team",
-            "action",
-            "status",
-            "KPI",
-            "expected",
-            "before",
-            "after",
-            "change",
-        ],
-        rows=[
-            [
-                f"{r.retro.date} {r.retro.sprint}".strip(),
-                r.retro.team,
-                f"#{r.action.id} {r.action.title}",
-                r.action.status.value,
-                r.kpi,
-                f"{r.expected_change:+.0%}",
-                _num(r.before),
-                _num(r.after),
-                "-" if r.change is None else f"{r.change:+.1%}",
-            ]
-            for r in rows
-        ],
+        columns=list(IMPROVEMENT_COLUMNS),
+        rows=[improvement_cells(r) for r in rows],
         source="fleetwise retro report",
     )
     report.summary = [Section(key="sprints", title="Sprints", figures=figures, tables=[table])]
