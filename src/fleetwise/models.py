@@ -297,6 +297,29 @@ class JobRecord(BaseModel):
     state: JobState = JobState.UNKNOWN
     #: The file and format it was imported from, e.g. ``helios:cluster_log.csv``.
     source: str = ""
+    #: GPUs per host of the job's (last) allocation, e.g. ``{"gpu01": 8, "gpu02": 8}``;
+    #: empty when the log does not say where the job ran (Helios, Alibaba pods).
+    placement: dict[str, int] = Field(default_factory=dict)
+
+
+class NodeRecord(BaseModel):
+    """One node of a cluster: its GPUs from an inventory and, in a
+    node-state snapshot (``scontrol show node``), how many were allocated at ``captured_at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    gpus: int = Field(ge=0)
+    #: GPU model or type (``a100``, ``V100M32``); gangs do not span models.
+    model: str = ""
+    partition: str = ""
+    #: GPUs allocated at ``captured_at``; ``None`` in an inventory without state.
+    gpus_used: int | None = Field(default=None, ge=0)
+    #: False for nodes that take no new work: down, drained, failed, in maintenance.
+    available: bool = True
+    state: str = ""
+    captured_at: datetime | None = None
+    source: str = ""
 
 
 # -- the plan: backlog, KPIs, experiments, decisions, retrospectives ----------------------

@@ -12,6 +12,9 @@ Definitions:
 - stranded GPU-hours (fragmentation) = sum over telemetry samples of
   ``min(idle GPUs, pending GPUs) * interval``: GPUs free while jobs that want them wait,
   i.e. free in the wrong places (partly used nodes) or in pieces too small for the gang.
+  With a node inventory and job placements, ``analyze/fragmentation.py`` measures it on
+  the nodes instead (GPUs idle on partly used nodes while a waiting job could not be
+  placed), and that finding replaces the telemetry one.
 
 Yearly figures scale the log's span to 365 days; dollars are GPU-hours times
 ``usd_per_gpu_hour`` (an input; ``plan/data/invest_defaults.yaml`` has the sourced one).
@@ -27,9 +30,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.collect.importers.telemetry import ClusterSeries
 from fleetwise.errors import InputError
-from fleetwise.models import Cost, Evidence, Finding, JobRecord, JobState, Severity
+from fleetwise.models import Cost, Evidence, Finding, JobRecord, JobState, NodeRecord, Severity
 
 LOST_STATES = (JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT)
 SIZE_BUCKETS = ((1, 1, "1"), (2, 4, "2-4"), (5, 8, "5-8"), (9, 10**9, ">8"))
@@ -62,6 +66,11 @@ class ClusterReport:
     measured_utilization: float | None
     stranded_gpu_hours: float | None
     findings: list[Finding] = field(default_factory=list)
+    #: Node-level fragmentation over the log, and why not when it could not be computed.
+    placement_history: History | None = None
+    placement_note: str = ""
+    #: The nodes at the end of the log (or at the node-state snapshot).
+    now: Snapshot | None = None
 
     def summary(self) -> dict[str, Any]:
         def rows(stats: list[WaitStats]) -> list[dict[str, Any]]:
@@ -80,6 +89,9 @@ class ClusterReport:
             "allocation": self.allocation,
             "measured_utilization": self.measured_utilization,
             "stranded_gpu_hours": self.stranded_gpu_hours,
+            "placement": self.placement_history.summary() if self.placement_history else None,
+            "placement_note": self.placement_note,
+            "now": self.now.summary() if self.now else None,
         }
 
 
@@ -112,6 +124,7 @@ def analyze_cluster(
     total_gpus: int | None = None,
     usd_per_gpu_hour: float = 2.50,
     wait_target_h: float = 1.0,
+    nodes: Sequence[NodeRecord] = (),
 ) -> ClusterReport:
     """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs."""
     gpu_jobs = [j for j in jobs if j.gpus > 0]
@@ -243,6 +256,21 @@ def analyze_cluster(
     allocation, measured, stranded = _telemetry_findings(
         telemetry, total_gpus, total_hours, span_days, per_year, usd_per_gpu_hour, findings
     )
+    placed: History | None = None
+    note = ""
+    now: Snapshot | None = None
+    if nodes:
+        found = history(nodes, jobs)
+        if isinstance(found, str):
+            note = found
+            # without placements only a node-state snapshot says what is free now
+            if any(n.gpus_used is not None for n in nodes):
+                now = snapshot(nodes, jobs)
+        else:
+            placed, now = found, snapshot(nodes, jobs)
+            finding = placement_finding(placed, now, src, usd_per_gpu_hour)
+            if finding is not None:
+                findings[:] = [f for f in findings if f.kind != finding.kind] + [finding]
     return ClusterReport(
         source=source,
         jobs=len(jobs),
@@ -258,6 +286,79 @@ def analyze_cluster(
         measured_utilization=measured,
         stranded_gpu_hours=stranded,
         findings=findings,
+        placement_history=placed,
+        placement_note=note,
+        now=now,
+    )
+
+
+def placement_finding(h: History, now: Snapshot, src: str, usd: float) -> Finding | None:
+    """The node-level fragmentation finding: GPUs idle on partly used nodes while a
+    waiting job could not be placed; None when no job was ever blocked by placement."""
+    if h.blocked_stranded_gpu_hours <= 0:
+        return None
+    per_year = 365 * 24 / max(h.hours, 1.0)
+    share = h.blocked_stranded_gpu_hours / (h.capacity_gpus * max(h.hours, 1.0))
+    return Finding(
+        kind="cluster.fragmentation",
+        layer="orchestration",
+        title=(
+            f"{h.blocked_stranded_gpu_hours:,.0f} GPU-hours idle on partly used nodes "
+            f"while {h.blocked_jobs:,} job{'s' if h.blocked_jobs != 1 else ''} waited that "
+            "fitted by count, not by placement"
+        ),
+        detail=(
+            f"Over {h.hours:,.0f} h, for {h.blocked_hours:,.0f} h at least one waiting job had "
+            "enough free GPUs in the cluster but not on few enough nodes (one node when it "
+            "fits on one, else whole nodes plus one). "
+            f"Now: {now.free} GPUs free, {now.stranded} of them on partly used nodes; the "
+            f"largest gang that could be placed is {now.largest_gang} GPUs."
+        ),
+        severity=_severity(share * 5),
+        evidence=[
+            Evidence(
+                label="stranded GPU-hours while a job was blocked",
+                value=round(h.blocked_stranded_gpu_hours, 1),
+                unit="GPU-h",
+                source=src,
+            ),
+            Evidence(
+                label="stranded GPU-hours in all",
+                value=round(h.stranded_gpu_hours, 1),
+                unit="GPU-h",
+                source=src,
+            ),
+            Evidence(label="jobs blocked by placement", value=h.blocked_jobs, source=src),
+            Evidence(
+                label="their time blocked",
+                value=round(h.blocked_job_hours, 1),
+                unit="job-h",
+                source=src,
+            ),
+            Evidence(
+                label="largest gang placeable now",
+                value=now.largest_gang,
+                unit="GPUs",
+                source=f"nodes:{now.basis}",
+            ),
+            Evidence(
+                label="jobs with a placement",
+                value=round(h.coverage, 4),
+                unit="fraction",
+                source=src,
+            ),
+        ],
+        cost=Cost.of_gpu_hours(
+            h.blocked_stranded_gpu_hours * per_year,
+            usd,
+            "GPU-hours idle on partly used nodes while a job waited for a placement, per year",
+            capacity_gpus=h.capacity_gpus,
+        ),
+        recommendations=[
+            "Pack small jobs best-fit onto partly used nodes; keep nodes whole for gangs.",
+            "Use topology-aware gang placement and drain-and-defragment windows.",
+            "Enable backfill so small jobs use the holes while gangs wait.",
+        ],
     )
 
 

@@ -1,15 +1,15 @@
-"""Cluster jobs in the store: rows to records and back (used by the Store facade)."""
+"""Cluster jobs and nodes in the store: rows to records and back (used by the Store facade)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from fleetwise.models import JobRecord, JobState
-from fleetwise.store.schema import JobRow
+from fleetwise.models import JobRecord, JobState, NodeRecord
+from fleetwise.store.schema import JobRow, NodeRow
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -31,6 +31,7 @@ def job_row(r: JobRecord, source: str) -> JobRow:
         gpus=r.gpus,
         nodes=r.nodes,
         state=r.state.value,
+        placement=dict(r.placement) or None,
     )
 
 
@@ -47,6 +48,7 @@ def job_record(row: JobRow) -> JobRecord:
         nodes=row.nodes,
         state=JobState(row.state),
         source=row.source,
+        placement={str(k): int(v) for k, v in (row.placement or {}).items()},
     )
 
 
@@ -79,3 +81,44 @@ def query_jobs(
     if until is not None:
         stmt = stmt.where(JobRow.submit_time < until)
     return [job_record(r) for r in s.execute(stmt).scalars()]
+
+
+def replace_nodes(s: Session, records: Sequence[NodeRecord], source: str) -> int:
+    """Replace the nodes stored from ``source`` with ``records``; return how many."""
+    s.execute(delete(NodeRow).where(NodeRow.source == source))
+    s.add_all(
+        NodeRow(
+            source=source,
+            name=r.name,
+            gpus=r.gpus,
+            model=r.model,
+            partition=r.partition,
+            gpus_used=r.gpus_used,
+            available=r.available,
+            state=r.state,
+            captured_at=r.captured_at,
+        )
+        for r in records
+    )
+    s.flush()
+    return len(records)
+
+
+def query_nodes(s: Session, source: str | None) -> list[NodeRecord]:
+    stmt = select(NodeRow).order_by(NodeRow.id)
+    if source is not None:
+        stmt = stmt.where(NodeRow.source == source)
+    return [
+        NodeRecord(
+            name=row.name,
+            gpus=row.gpus,
+            model=row.model,
+            partition=row.partition,
+            gpus_used=row.gpus_used,
+            available=row.available,
+            state=row.state,
+            captured_at=_aware(row.captured_at),
+            source=row.source,
+        )
+        for row in s.execute(stmt).scalars()
+    ]

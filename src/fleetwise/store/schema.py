@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -157,6 +168,26 @@ class JobRow(Base):
     gpus: Mapped[int] = mapped_column(Integer, default=0)
     nodes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(16))
+    #: GPUs per host, ``{"gpu01": 8}``; NULL when the log does not say where the job ran.
+    placement: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class NodeRow(Base):
+    """One node of an imported inventory or node-state snapshot (``models.NodeRecord``).
+    Importing a source again replaces its rows."""
+
+    __tablename__ = "cluster_nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    gpus: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(64), default="")
+    partition: Mapped[str] = mapped_column(String(255), default="")
+    gpus_used: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(64), default="")
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ProcessEventRow(Base):

@@ -39,6 +39,7 @@ from fleetwise.models import (
     Experiment,
     Finding,
     JobRecord,
+    NodeRecord,
     Peak,
     ProcessEvent,
     ResultRecord,
@@ -50,7 +51,7 @@ from fleetwise.models import (
 )
 from fleetwise.store import plan as plan_rows
 from fleetwise.store.findings import add_analysis, query_analyses
-from fleetwise.store.jobs import add_jobs, query_jobs
+from fleetwise.store.jobs import add_jobs, query_jobs, query_nodes, replace_nodes
 from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
@@ -382,6 +383,17 @@ class Store:
         """Stored jobs, by submit time, optionally of one source or team and time range."""
         with self._session() as s:
             return query_jobs(s, source, team, since, until)
+
+    def replace_nodes(self, records: Sequence[NodeRecord], source: str) -> int:
+        """Store a node inventory or node-state snapshot in one transaction, replacing the
+        nodes stored before from the same ``source``. Returns how many were stored."""
+        with self._session() as s:
+            return replace_nodes(s, records, source)
+
+    def nodes(self, source: str | None = None) -> list[NodeRecord]:
+        """Stored nodes in import order (a later import of a node overrides an earlier)."""
+        with self._session() as s:
+            return query_nodes(s, source)
 
     # -- process events --------------------------------------------------------------------
     def add_process_events(self, events: Sequence[ProcessEvent]) -> tuple[int, int]:

@@ -5,7 +5,9 @@ Formats (each with ``sniff(path) -> bool`` for ``--format auto`` and ``parse(pat
 - ``slurm``: ``sacct --parsable2`` output (``|``-separated, a header line). Needs ``JobID``
   and ``Submit``; uses ``User``, ``Account`` (team), ``Start``, ``End``, ``State``,
   ``NNodes`` and the GPUs of ``AllocTRES`` (``gres/gpu=4``; typed ``gres/gpu:a100=4`` are
-  added when the untyped total is absent). Job steps (``123.batch``, ``123.0``) are skipped.
+  added when the untyped total is absent). With a ``NodeList`` column (``gpu[01-02]``) the
+  placement is the GPUs spread evenly over those nodes, as Slurm gives a gang the same
+  GPUs on each node. Job steps (``123.batch``, ``123.0``) are skipped.
   Slurm prints local times without a zone; they are taken as UTC.
 - ``alibaba``: the pod list of Alibaba's ``cluster-trace-gpu-v2023`` (``name, num_gpu,
   qos, pod_phase, creation_time, scheduled_time, deletion_time``; times are seconds from
@@ -14,11 +16,12 @@ Formats (each with ``sniff(path) -> bool`` for ``--format auto`` and ``parse(pat
   submit_time,start_time,end_time,duration,queue``; team is the VC.
 - ``philly``: Philly's ``cluster_job_log`` JSON: a list of jobs with ``jobid, user, vc,
   status, submitted_time`` and ``attempts`` (``start_time, end_time, detail`` per node with
-  its ``gpus``); the job runs from its first attempt's start to its last attempt's end on
-  the GPUs of its last attempt.
+  its ``ip`` and ``gpus``); the job runs from its first attempt's start to its last
+  attempt's end on the GPUs of its last attempt, which is its placement.
 - ``csv``: any CSV with a header; ``mapping`` names the column of each field (``job_id,
-  user, team, submit, start, end, duration, gpus, nodes, state``). Unmapped fields are
-  found by their own name. Times are ISO 8601 or epoch seconds.
+  user, team, submit, start, end, duration, gpus, nodes, state, hosts``). Unmapped fields
+  are found by their own name. Times are ISO 8601 or epoch seconds. ``hosts`` is either
+  ``host:gpus`` items separated by ``;`` or a Slurm host list the GPUs are spread over.
 
 Every problem raises ``InputError`` as ``file:line: column 'name': problem``.
 """
@@ -34,6 +37,7 @@ from pathlib import Path
 
 import orjson
 
+from fleetwise.collect.importers.hostlist import expand_hostlist, spread
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord, JobState
 
@@ -60,7 +64,19 @@ _STATES = {
     "pending": JobState.PENDING,
     "requeued": JobState.PENDING,
 }
-FIELDS = ("job_id", "user", "team", "submit", "start", "end", "duration", "gpus", "nodes", "state")
+FIELDS = (
+    "job_id",
+    "user",
+    "team",
+    "submit",
+    "start",
+    "end",
+    "duration",
+    "gpus",
+    "nodes",
+    "state",
+    "hosts",
+)
 
 
 def state_of(text: str) -> JobState:
@@ -168,6 +184,8 @@ def parse_slurm(path: Path) -> list[JobRecord]:
         if submit is None:
             raise InputError(f"{at('Submit')}: missing submit time")
         nodes = row.get("NNodes", "").strip()
+        gpus = _slurm_gpus(row.get("AllocTRES", "") or row.get("ReqTRES", ""))
+        hosts = expand_hostlist(row.get("NodeList", ""), at("NodeList"))
         jobs.append(
             JobRecord(
                 job_id=job_id,
@@ -176,10 +194,11 @@ def parse_slurm(path: Path) -> list[JobRecord]:
                 submit_time=submit,
                 start_time=parse_time(row.get("Start", ""), at("Start")),
                 end_time=parse_time(row.get("End", ""), at("End")),
-                gpus=_slurm_gpus(row.get("AllocTRES", "") or row.get("ReqTRES", "")),
+                gpus=gpus,
                 nodes=_int(nodes, at("NNodes")) if nodes else None,
                 state=state_of(row.get("State", "")),
                 source=f"slurm:{path.name}",
+                placement=spread(gpus, hosts),
             )
         )
     return jobs
@@ -291,13 +310,21 @@ def parse_philly(path: Path) -> list[JobRecord]:
             raise InputError(f"{where}: 'attempts': expected a list")
         start = end = None
         gpus = nodes = 0
+        placement: dict[str, int] = {}
         if attempts:
             first, last = attempts[0], attempts[-1]
             start = parse_time(str(first.get("start_time") or ""), f"{where}: 'start_time'")
             end = parse_time(str(last.get("end_time") or ""), f"{where}: 'end_time'")
             detail = last.get("detail") or []
+            if not isinstance(detail, list) or not all(isinstance(d, dict) for d in detail):
+                raise InputError(f"{where}: 'detail': expected a list of {{ip, gpus}} objects")
             nodes = len(detail)
-            gpus = sum(len(d.get("gpus") or []) for d in detail)
+            for d in detail:
+                used = len(d.get("gpus") or [])
+                gpus += used
+                host = str(d.get("ip") or "")
+                if host and used:
+                    placement[host] = placement.get(host, 0) + used
         jobs.append(
             JobRecord(
                 job_id=str(job["jobid"]),
@@ -310,6 +337,7 @@ def parse_philly(path: Path) -> list[JobRecord]:
                 nodes=nodes or None,
                 state=state_of(str(job.get("status") or "")),
                 source=f"philly:{path.name}",
+                placement=placement,
             )
         )
     return jobs
@@ -327,6 +355,7 @@ _ALIASES = {
     "gpus": ("gpus", "gpu_num", "num_gpus", "num_gpu", "ngpus"),
     "nodes": ("nodes", "node_num", "num_nodes", "nnodes"),
     "state": ("state", "status"),
+    "hosts": ("hosts", "node_list", "nodelist", "hostnames", "placement"),
 }
 
 
@@ -375,6 +404,7 @@ def _parse_mapped(path: Path, mapping: Mapping[str, str], source: str) -> list[J
         if start is not None and end is not None and end < start:
             raise InputError(f"{at('end')}: ends before it starts")
         nodes = get("nodes").strip()
+        gpus = _int(get("gpus"), at("gpus"))
         jobs.append(
             JobRecord(
                 job_id=get("job_id").strip() or str(line),
@@ -383,13 +413,37 @@ def _parse_mapped(path: Path, mapping: Mapping[str, str], source: str) -> list[J
                 submit_time=submit,
                 start_time=start,
                 end_time=end,
-                gpus=_int(get("gpus"), at("gpus")),
+                gpus=gpus,
                 nodes=_int(nodes, at("nodes")) if nodes else None,
                 state=state_of(get("state")),
                 source=source,
+                placement=_placement(get("hosts"), gpus, at("hosts")),
             )
         )
     return jobs
+
+
+def _placement(text: str, gpus: int, where: str) -> dict[str, int]:
+    """``a:4;b:4`` (GPUs per host) or a Slurm host list the job's GPUs are spread over."""
+    text = text.strip()
+    if not text:
+        return {}
+    items = [i for i in re.split(r"[;\s]+", text) if i]
+    if not all(":" in i for i in items):
+        if any(":" in i for i in items):
+            raise InputError(f"{where}: mixes host:gpus items with bare hosts: {text!r}")
+        return spread(gpus, [h for i in items for h in expand_hostlist(i, where)])
+    placement: dict[str, int] = {}
+    for item in items:
+        host, _, count = item.rpartition(":")
+        if not host:
+            raise InputError(f"{where}: {item!r} has no host name before ':'")
+        placement[host] = placement.get(host, 0) + _int(count, where)
+    if sum(placement.values()) != gpus:
+        raise InputError(
+            f"{where}: hosts hold {sum(placement.values())} GPUs but the job has {gpus}"
+        )
+    return {h: n for h, n in placement.items() if n > 0}
 
 
 def parse_csv(path: Path, mapping: Mapping[str, str] | None = None) -> list[JobRecord]:

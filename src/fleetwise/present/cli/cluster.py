@@ -1,9 +1,10 @@
-"""``fleetwise cluster import`` and ``cluster analyze``: job logs into the store, diagnosis out."""
+"""``fleetwise cluster import|nodes|analyze|fragmentation``: job logs and node lists into the
+store, diagnosis out."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,10 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetwise.analyze.cluster import ClusterReport, WaitStats, analyze_cluster
+from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.collect.importers.jobs import import_jobs
+from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
-from fleetwise.models import SCHEMA_VERSION, JobRecord
+from fleetwise.models import SCHEMA_VERSION, JobRecord, NodeRecord
 from fleetwise.plan.invest import load_defaults
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
 from fleetwise.store import Store
@@ -75,6 +78,49 @@ def import_cmd(
     )
 
 
+class NodeFormat(StrEnum):
+    auto = "auto"
+    scontrol = "scontrol"
+    philly = "philly"
+    alibaba = "alibaba"
+    csv = "csv"
+
+
+@app.command("nodes")
+def nodes_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="Node list: scontrol show node, machine list CSV...")
+    ],
+    fmt: Annotated[NodeFormat, typer.Option("--format", help="Format (sniffed by default).")] = (
+        NodeFormat.auto
+    ),
+    captured_at: Annotated[
+        datetime | None,
+        typer.Option(help="When a node-state snapshot was taken (default: the file's mtime)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a cluster's nodes (an inventory, or node state with allocated GPUs); a new
+    import of the same file replaces its nodes."""
+    found, nodes = import_nodes(file, fmt.value, _utc(captured_at))
+    source = f"{found}:{file.resolve()}"
+    store = open_store(db)
+    try:
+        stored = store.replace_nodes(nodes, source)
+    finally:
+        store.close()
+    gpus = sum(n.gpus for n in nodes)
+    kind = "node state" if any(n.gpus_used is not None for n in nodes) else "inventory"
+    when = f" captured {nodes[0].captured_at:%Y-%m-%d %H:%M}Z" if nodes[0].captured_at else ""
+    stdout().print(f"{file}: {stored} nodes, {gpus:,} GPUs read as {found} ({kind}{when}); stored")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def _waits_table(title: str, rows: list[WaitStats]) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("group", no_wrap=True)
@@ -110,12 +156,63 @@ def cluster_view(r: ClusterReport, top: int = 10) -> Group:
             sig(f.cost.gpu_hours_per_year) if f.cost else "-",
             f"${sig(f.cost.usd_per_year)}" if f.cost else "-",
         )
-    return Group(
+    parts: list[Any] = [
         head,
         _waits_table("queue wait by team/VC (worst p95 first)", r.waits_by_team[:top]),
         _waits_table("queue wait by job size (GPUs)", r.waits_by_size),
         usage,
-        found,
+    ]
+    if r.now is not None:
+        parts.append(snapshot_table(r.now))
+    if r.placement_history is not None:
+        parts.append(history_text(r.placement_history))
+    elif r.placement_note:
+        parts.append(Text(f"fragmentation over time: not computed: {r.placement_note}"))
+    parts.append(found)
+    return Group(*parts)
+
+
+def snapshot_table(now: Snapshot) -> Table:
+    table = Table(
+        title=(
+            f"nodes now ({now.basis}): {now.free:,} GPUs free, {now.stranded:,} stranded, "
+            f"largest gang {now.largest_gang:,}; {now.waiting_jobs:,} jobs waiting, "
+            f"{now.blocked_jobs:,} of them blocked by placement"
+        ),
+        title_justify="left",
+    )
+    for name in ("pool", "nodes", "down", "GPUs", "used", "free", "whole free nodes"):
+        table.add_column(name, justify="left" if name == "pool" else "right", no_wrap=True)
+    for name in ("stranded", "largest gang"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for p in now.pools:
+        shape = (
+            f"{p.largest_gang} ({p.gang_whole_nodes} whole + {p.gang_remainder})"
+            if p.gang_whole_nodes
+            else str(p.largest_gang)
+        )
+        table.add_row(
+            p.pool,
+            f"{p.nodes:,}",
+            f"{p.unavailable_nodes:,}",
+            f"{p.gpus:,}",
+            f"{p.used:,}",
+            f"{p.free:,}",
+            f"{p.whole_free_nodes:,}",
+            f"{p.stranded:,}",
+            shape,
+        )
+    return table
+
+
+def history_text(h: History) -> Text:
+    return Text(
+        f"fragmentation over {h.hours:,.0f} h ({h.coverage:.1%} of started GPU jobs placed): "
+        f"{sig(h.stranded_gpu_hours)} GPU-hours stranded on partly used nodes, "
+        f"{sig(h.blocked_stranded_gpu_hours)} of them while a job waited that fitted by count "
+        f"but not by placement ({h.blocked_jobs:,} jobs, {sig(h.blocked_job_hours)} job-hours "
+        f"blocked); mean free {sig(h.mean_free_gpus)} GPUs, mean largest gang "
+        f"{sig(h.mean_largest_gang)}"
     )
 
 
@@ -142,7 +239,11 @@ def analyze_cmd(
         typer.Option(help="DCGM/Prometheus export or per-minute cluster sequence (CSV)."),
     ] = None,
     gpus: Annotated[
-        int | None, typer.Option(help="GPUs in the cluster (for allocation without telemetry).")
+        int | None,
+        typer.Option(
+            help="GPUs in the cluster, for allocation without telemetry (default: the "
+            "stored nodes' GPUs)."
+        ),
     ] = None,
     price: Annotated[
         float | None, typer.Option(help="USD per GPU-hour for costs (default: on-demand default).")
@@ -174,11 +275,80 @@ def _analyze_and_save(
     series = import_telemetry(telemetry) if telemetry is not None else None
     usd = price if price is not None else load_defaults()["on_demand_usd_per_gpu_hour"].value
     label = source or ", ".join(sorted({j.source for j in jobs}))
+    nodes = store.nodes()
+    if gpus is None and nodes:
+        gpus = sum(n.gpus for n in _latest(nodes))
     report = analyze_cluster(
-        jobs, source=label, telemetry=series, total_gpus=gpus, usd_per_gpu_hour=usd
+        jobs,
+        source=label,
+        telemetry=series,
+        total_gpus=gpus,
+        usd_per_gpu_hour=usd,
+        nodes=nodes,
     )
     tags = ["cluster"] + ([f"telemetry:{telemetry.name}"] if telemetry else [])
+    tags += sorted({f"nodes:{n.source}" for n in nodes})
     analysis_id = store.save_analysis(
         kind="cluster", source=label, summary=report.summary(), findings=report.findings, tags=tags
     )
     return report, analysis_id
+
+
+def _latest(nodes: list[NodeRecord]) -> list[NodeRecord]:
+    return list({n.name: n for n in nodes}.values())
+
+
+@app.command("fragmentation")
+def fragmentation_cmd(
+    db: DbOption = None,
+    json_out: JsonOption = False,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Show the nodes at this time, from the jobs' placements (default: the "
+            "node-state snapshot, else the end of the job log)."
+        ),
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only jobs imported from this source.")] = (
+        None
+    ),
+) -> None:
+    """Free, stranded GPUs and the largest gang that could be placed now, per pool of nodes;
+    with job placements, fragmentation over the whole log."""
+    store = open_store(db)
+    try:
+        nodes = store.nodes()
+        jobs = store.jobs(source=source)
+    finally:
+        store.close()
+    if not nodes:
+        raise InputError(
+            f"no nodes in {store.display_url}; run `fleetwise cluster nodes FILE` "
+            "(scontrol show node, a machine list)"
+        )
+    when = _utc(at)
+    has_state = when is None and any(n.gpus_used is not None for n in nodes)
+    if not has_state and not any(j.placement for j in jobs):
+        raise InputError(
+            "no stored job has a placement"
+            + ("" if when is not None else " and the stored nodes have no allocation")
+            + ": import a job log with node lists (sacct NodeList, Philly) "
+            "or `scontrol show node` output"
+        )
+    now = snapshot(nodes, jobs, when)
+    over = history(nodes, jobs) if jobs else "no jobs stored"
+    if json_out:
+        print_json(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "now": now.summary(),
+                "history": over.summary() if isinstance(over, History) else None,
+                "history_note": over if isinstance(over, str) else "",
+            }
+        )
+        return
+    out = stdout()
+    out.print(snapshot_table(now))
+    if now.unknown_hosts:
+        out.print(f"hosts in placements but not among the nodes: {', '.join(now.unknown_hosts)}")
+    out.print(history_text(over) if isinstance(over, History) else f"over time: {over}")
