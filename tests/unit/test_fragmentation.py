@@ -42,7 +42,7 @@ def test_hostlist_expands_like_scontrol_show_hostnames(text: str, hosts: list[st
 
 @pytest.mark.parametrize("text", ["gpu[01-03", "gpu01]", "gpu[3-1]", "gpu[a-b]", "x[[1]]"])
 def test_bad_hostlist_is_an_input_error(text: str) -> None:
-    with pytest.raises(InputError, match="host list|range"):
+    with pytest.raises(InputError, match=r"host list|range"):
         expand_hostlist(text, "sacct.txt:4: column 'NodeList'")
 
 
