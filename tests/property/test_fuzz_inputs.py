@@ -29,6 +29,7 @@ from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers import fio, otava_csv
 from fleetwise.collect.importers.jobs import import_jobs
+from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.collect.importers.pipeline import parse_process
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.collect.suite import load_suite
@@ -51,6 +52,22 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     "helios-jobs": ("clusters/formats/helios_jobs.csv", lambda p: import_jobs(p, "helios")),
     "philly-jobs": ("clusters/formats/philly_jobs.json", lambda p: import_jobs(p, "philly")),
     "jobs-auto": ("clusters/formats/generic.csv", lambda p: import_jobs(p)),
+    "slurm-nodelist": ("clusters/formats/sacct_nodelist.txt", lambda p: import_jobs(p, "slurm")),
+    "philly-placed": ("clusters/formats/philly_placed.json", lambda p: import_jobs(p, "philly")),
+    "nodes-scontrol": (
+        "clusters/nodes/scontrol_oneliner.txt",
+        lambda p: import_nodes(p, "scontrol"),
+    ),
+    "nodes-multiline": (
+        "clusters/nodes/scontrol_show_node.txt",
+        lambda p: import_nodes(p, "scontrol"),
+    ),
+    "nodes-philly": ("clusters/nodes/philly_machine_list.csv", lambda p: import_nodes(p, "philly")),
+    "nodes-alibaba": (
+        "clusters/nodes/alibaba_gpu_nodes.csv",
+        lambda p: import_nodes(p, "alibaba"),
+    ),
+    "nodes-auto": ("clusters/nodes/philly_five_machines.csv", lambda p: import_nodes(p)),
     "dcgm-prom": ("clusters/formats/dcgm.prom", lambda p: import_telemetry(p, "dcgm")),
     "dcgm-json": ("clusters/formats/dcgm_query_range.json", lambda p: import_telemetry(p)),
     "helios-seq": ("clusters/helios_vc6YE_3days.csv", lambda p: import_telemetry(p)),

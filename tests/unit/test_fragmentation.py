@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,8 @@ from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord, NodeRecord
 from fleetwise.present.cli import main
+from fleetwise.present.reports.areas import cluster
+from fleetwise.present.reports.facts import gather
 from fleetwise.store import Store
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
@@ -290,3 +292,20 @@ def test_cli_bad_node_file_exits_2_and_keeps_what_was_stored(
     store = Store(db_url)
     assert len(store.nodes()) == 7
     store.close()
+
+
+def test_briefing_cluster_section_shows_the_nodes(db_url: str) -> None:
+    db = ["--db", db_url]
+    assert main(["cluster", "nodes", str(NODES / "philly_five_machines.csv"), *db]) == 0
+    assert main(["cluster", "import", str(FORMATS / "philly_placed.json"), *db]) == 0
+    assert main(["cluster", "analyze", *db]) == 0
+    store = Store(db_url)
+    try:
+        facts = gather(store, date(2026, 11, 30), with_forecast=False)
+    finally:
+        store.close()
+    figures = {f.key: f for f in cluster(facts).figures}
+    assert figures["cluster.largest_gang_now"].value == 24
+    assert figures["cluster.stranded_gpus_now"].value == 0
+    assert figures["cluster.blocked_stranded_gpu_hours"].value == pytest.approx(48)
+    assert "cluster analysis" in figures["cluster.largest_gang_now"].source

@@ -176,7 +176,7 @@ def snapshot_table(now: Snapshot) -> Table:
     table = Table(
         title=(
             f"nodes now ({now.basis}): {now.free:,} GPUs free, {now.stranded:,} stranded, "
-            f"largest gang {now.largest_gang:,}; {now.waiting_jobs:,} jobs waiting, "
+            f"largest gang {now.largest_gang:,}; {_jobs(now.waiting_jobs)} waiting, "
             f"{now.blocked_jobs:,} of them blocked by placement"
         ),
         title_justify="left",
@@ -186,11 +186,10 @@ def snapshot_table(now: Snapshot) -> Table:
     for name in ("stranded", "largest gang"):
         table.add_column(name, justify="right", no_wrap=True)
     for p in now.pools:
-        shape = (
-            f"{p.largest_gang} ({p.gang_whole_nodes} whole + {p.gang_remainder})"
-            if p.gang_whole_nodes
-            else str(p.largest_gang)
-        )
+        shape = str(p.largest_gang)
+        if p.gang_whole_nodes:
+            whole = f"{p.gang_whole_nodes} whole"
+            shape += f" ({whole} + {p.gang_remainder})" if p.gang_remainder else f" ({whole})"
         table.add_row(
             p.pool,
             f"{p.nodes:,}",
@@ -205,12 +204,16 @@ def snapshot_table(now: Snapshot) -> Table:
     return table
 
 
+def _jobs(n: int) -> str:
+    return f"{n:,} job" + ("" if n == 1 else "s")
+
+
 def history_text(h: History) -> Text:
     return Text(
         f"fragmentation over {h.hours:,.0f} h ({h.coverage:.1%} of started GPU jobs placed): "
         f"{sig(h.stranded_gpu_hours)} GPU-hours stranded on partly used nodes, "
         f"{sig(h.blocked_stranded_gpu_hours)} of them while a job waited that fitted by count "
-        f"but not by placement ({h.blocked_jobs:,} jobs, {sig(h.blocked_job_hours)} job-hours "
+        f"but not by placement ({_jobs(h.blocked_jobs)}, {sig(h.blocked_job_hours)} job-hours "
         f"blocked); mean free {sig(h.mean_free_gpus)} GPUs, mean largest gang "
         f"{sig(h.mean_largest_gang)}"
     )

@@ -153,6 +153,33 @@ def cluster(facts: Facts) -> Section:
                 source=src,
             )
         )
+    now = s.get("now") or {}
+    for name, label in (
+        ("largest_gang", "largest gang that could be placed now (GPUs)"),
+        ("stranded_gpus", "GPUs free on partly used nodes now"),
+    ):
+        if isinstance(now.get(name), int):
+            figures.append(
+                Figure(
+                    key=f"cluster.{name}_now",
+                    label=label,
+                    value=float(now[name]),
+                    text=f"{now[name]:,}",
+                    source=f"{src}, {now.get('basis', '')}",
+                )
+            )
+    placed = s.get("placement") or {}
+    if isinstance(placed.get("blocked_stranded_gpu_hours"), int | float):
+        value = float(placed["blocked_stranded_gpu_hours"])
+        figures.append(
+            Figure(
+                key="cluster.blocked_stranded_gpu_hours",
+                label="GPU-hours idle on partly used nodes while a job could not be placed",
+                value=value,
+                text=sig(value),
+                source=src,
+            )
+        )
     section = Section(key="cluster", title=title, figures=figures)
     waits = [
         charts.WaitQuantiles(w["group"], w["jobs"], w["p50_h"], w["p95_h"], w["p99_h"])
