@@ -270,6 +270,11 @@ def test_cli_nodes_fragmentation_and_analyze(
         (4 * 10 * 2 + 4 * 4 + 16 * 2 + 2 * 12) / (28 * 12)
     )
     assert any(f["kind"] == "cluster.fragmentation" for f in doc["findings"])
+    assert main(["cluster", "analyze", *db, "--nodes-source", "csv:elsewhere"]) == 2
+    assert "no nodes from 'csv:elsewhere'" in capsys.readouterr().err
+    source = f"philly:{(NODES / 'philly_five_machines.csv').resolve()}"
+    assert main(["cluster", "fragmentation", *db, "--nodes-source", source]) == 0
+    assert "largest gang 24" in capsys.readouterr().out
     store = Store(db_url)
     assert any(t.startswith("nodes:philly:") for t in store.analyses(kind="cluster")[0].tags)
     store.close()

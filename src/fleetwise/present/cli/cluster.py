@@ -78,6 +78,15 @@ def import_cmd(
     )
 
 
+NodesSourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--nodes-source",
+        help="Only nodes imported from this source (FORMAT:PATH as `cluster nodes` stored it).",
+    ),
+]
+
+
 class NodeFormat(StrEnum):
     auto = "auto"
     scontrol = "scontrol"
@@ -112,7 +121,9 @@ def nodes_cmd(
     gpus = sum(n.gpus for n in nodes)
     kind = "node state" if any(n.gpus_used is not None for n in nodes) else "inventory"
     when = f" captured {nodes[0].captured_at:%Y-%m-%d %H:%M}Z" if nodes[0].captured_at else ""
-    stdout().print(f"{file}: {stored} nodes, {gpus:,} GPUs read as {found} ({kind}{when}); stored")
+    stdout().print(
+        f"{file}: {stored} nodes, {gpus:,} GPUs read as {found} ({kind}{when}); stored as {source}"
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -237,6 +248,7 @@ def analyze_cmd(
     source: Annotated[
         str | None, typer.Option(help="Only jobs imported from this source (see --json).")
     ] = None,
+    nodes_source: NodesSourceOption = None,
     telemetry: Annotated[
         Path | None,
         typer.Option(help="DCGM/Prometheus export or per-minute cluster sequence (CSV)."),
@@ -258,7 +270,10 @@ def analyze_cmd(
         jobs = store.jobs(source=source)
         if not jobs:
             raise InputError(f"no jobs in {store.display_url}; run `fleetwise cluster import FILE`")
-        report, analysis_id = _analyze_and_save(store, jobs, source, telemetry, gpus, price)
+        nodes = store.nodes(nodes_source)
+        if nodes_source is not None and not nodes:
+            raise InputError(f"no nodes from {nodes_source!r} in {store.display_url}")
+        report, analysis_id = _analyze_and_save(store, jobs, nodes, source, telemetry, gpus, price)
     finally:
         store.close()
     if json_out:
@@ -270,6 +285,7 @@ def analyze_cmd(
 def _analyze_and_save(
     store: Store,
     jobs: list[JobRecord],
+    nodes: list[NodeRecord],
     source: str | None,
     telemetry: Path | None,
     gpus: int | None,
@@ -278,7 +294,6 @@ def _analyze_and_save(
     series = import_telemetry(telemetry) if telemetry is not None else None
     usd = price if price is not None else load_defaults()["on_demand_usd_per_gpu_hour"].value
     label = source or ", ".join(sorted({j.source for j in jobs}))
-    nodes = store.nodes()
     if gpus is None and nodes:
         gpus = sum(n.gpus for n in _latest(nodes))
     report = analyze_cluster(
@@ -315,12 +330,13 @@ def fragmentation_cmd(
     source: Annotated[str | None, typer.Option(help="Only jobs imported from this source.")] = (
         None
     ),
+    nodes_source: NodesSourceOption = None,
 ) -> None:
     """Free, stranded GPUs and the largest gang that could be placed now, per pool of nodes;
     with job placements, fragmentation over the whole log."""
     store = open_store(db)
     try:
-        nodes = store.nodes()
+        nodes = store.nodes(nodes_source)
         jobs = store.jobs(source=source)
     finally:
         store.close()
