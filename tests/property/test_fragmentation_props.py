@@ -223,7 +223,7 @@ def even(gpus: int, names: list[str]) -> dict[str, int]:
 @seeded
 @given(unique_hosts_st, st.integers(0, 64), st.data())
 def test_sacct_nodelist_placement(
-    hosts: list[Host], gpus: int, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+    tmp_path_factory: pytest.TempPathFactory, hosts: list[Host], gpus: int, data: st.DataObject
 ) -> None:
     plain = data.draw(st.lists(st.booleans(), min_size=len(hosts), max_size=len(hosts)))
     tres = f"cpu=8,gres/gpu={gpus},node={len(hosts)}" if gpus else "cpu=8"
@@ -242,10 +242,10 @@ def test_sacct_nodelist_placement(
     st.data(),
 )
 def test_csv_hosts_column(
+    tmp_path_factory: pytest.TempPathFactory,
     per_host: dict[str, int],
     as_hostlist: bool,
     data: st.DataObject,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     gpus = sum(per_host.values())
     if as_hostlist and per_host:  # a Slurm host list: the GPUs spread evenly
@@ -270,7 +270,7 @@ def test_csv_hosts_column(
     )
 )
 def test_philly_detail_placement(
-    detail: list[tuple[str, int]], tmp_path_factory: pytest.TempPathFactory
+    tmp_path_factory: pytest.TempPathFactory, detail: list[tuple[str, int]]
 ) -> None:
     attempt = {
         "start_time": "2017-10-03 00:00:00",
@@ -547,7 +547,25 @@ def test_history_needs_placements() -> None:
     job = JobRecord(job_id="1", submit_time=T0, start_time=T0, end_time=at_hour(1), gpus=8)
     got = history(nodes, [job])
     assert isinstance(got, str) and "placements known for 0 of 1" in got
-    assert history([NodeRecord(name="cpu", gpus=0)], [job]).startswith("no nodes with GPUs")
+    no_gpus = history([NodeRecord(name="cpu", gpus=0)], [job])
+    assert isinstance(no_gpus, str) and no_gpus.startswith("no nodes with GPUs")
+
+
+def test_history_keeps_to_its_span_when_a_job_starts_before_any_submit() -> None:
+    # Clock skew: started at 0 h, submitted at 5 h, the log ends at 6 h. History reports
+    # start=5 h (1 hour) but integrated from 0 h: 24 stranded GPU-hours on 8 GPUs.
+    nodes = [NodeRecord(name="n1", gpus=8)]
+    job = JobRecord(
+        job_id="a",
+        submit_time=at_hour(5),
+        start_time=at_hour(0),
+        end_time=at_hour(6),
+        gpus=4,
+        placement={"n1": 4},
+    )
+    got = history(nodes, [job])
+    assert isinstance(got, History)
+    assert got.stranded_gpu_hours <= got.capacity_gpus * got.hours
 
 
 def hand_pools(case: Case, used: dict[str, int]) -> list[PoolState]:

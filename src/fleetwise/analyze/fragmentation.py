@@ -203,7 +203,7 @@ def snapshot(
         used = {n.name: n.gpus_used or 0 for n in states}
         basis = f"node state captured {when.isoformat(timespec='seconds')}"
     else:
-        when = at or _end_of_log(jobs) or datetime.now(UTC)
+        when = at or _end_of_log([j for j in jobs if j.gpus > 0]) or datetime.now(UTC)
         used = defaultdict(int)
         for j in jobs:
             if _running(j, when):
@@ -326,7 +326,8 @@ def history(nodes: Sequence[NodeRecord], jobs: Sequence[JobRecord]) -> History |
     end = _end_of_log(gpu_jobs)
     if end is None:
         return "no GPU jobs"
-    t0 = min(j.submit_time for j in gpu_jobs)
+    # the earliest time in the log (a start before its submit is clock skew, not an error)
+    t0 = min(min(j.submit_time, j.start_time or j.submit_time) for j in gpu_jobs)
     started = [j for j in gpu_jobs if j.start_time is not None]
     placed = [j for j in started if j.placement]
     if not started or len(placed) / len(started) < MIN_COVERAGE:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 from itertools import product
+from math import prod
 
 from fleetwise.errors import InputError
 
 #: What sacct prints for a job that was never given nodes.
 NO_HOSTS = {"", "none", "none assigned", "(null)", "n/a"}
 MAX_HOSTS = 1_000_000
-_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+#: Host numbers are at most this many digits (Slurm's are 32-bit).
+MAX_DIGITS = 18
+_RANGE = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
 
 
 def _split_top(text: str, where: str) -> list[str]:
@@ -52,6 +55,8 @@ def _range_values(body: str, where: str) -> list[str]:
         if not m:
             raise InputError(f"{where}: bad range {part!r} in host list (expected N or N-M)")
         lo_text, hi_text = m.group(1), m.group(2)
+        if max(len(lo_text), len(hi_text or "")) > MAX_DIGITS:
+            raise InputError(f"{where}: host number in {part[:40]!r} has over {MAX_DIGITS} digits")
         lo = int(lo_text)
         hi = int(hi_text) if hi_text is not None else lo
         if hi < lo:
@@ -71,9 +76,9 @@ def expand_hostlist(text: str, where: str = "host list") -> list[str]:
     for item in _split_top(text.strip(), where):
         pieces = re.split(r"(\[[^\]]*\])", item)
         choices = [_range_values(p[1:-1], where) if p.startswith("[") else [p] for p in pieces if p]
-        hosts.extend("".join(combo) for combo in product(*choices))
-        if len(hosts) > MAX_HOSTS:
+        if len(hosts) + prod(len(c) for c in choices) > MAX_HOSTS:
             raise InputError(f"{where}: host list has more than {MAX_HOSTS:,} hosts")
+        hosts.extend("".join(combo) for combo in product(*choices))
     return hosts
 
 

@@ -306,8 +306,8 @@ def parse_philly(path: Path) -> list[JobRecord]:
         if submit is None:
             raise InputError(f"{where}: 'submitted_time': missing")
         attempts = job.get("attempts") or []
-        if not isinstance(attempts, list):
-            raise InputError(f"{where}: 'attempts': expected a list")
+        if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+            raise InputError(f"{where}: 'attempts': expected a list of objects")
         start = end = None
         gpus = nodes = 0
         placement: dict[str, int] = {}
@@ -320,9 +320,12 @@ def parse_philly(path: Path) -> list[JobRecord]:
                 raise InputError(f"{where}: 'detail': expected a list of {{ip, gpus}} objects")
             nodes = len(detail)
             for d in detail:
-                used = len(d.get("gpus") or [])
+                listed = d.get("gpus") or []
+                host = d.get("ip") or ""
+                if not isinstance(listed, list) or not isinstance(host, str):
+                    raise InputError(f"{where}: 'detail': expected 'ip' a string and 'gpus' a list")
+                used = len(listed)
                 gpus += used
-                host = str(d.get("ip") or "")
                 if host and used:
                     placement[host] = placement.get(host, 0) + used
         jobs.append(

@@ -34,8 +34,10 @@ from fleetwise.models import NodeRecord
 
 _SNIFF_BYTES = 64 * 1024
 _KEY = re.compile(r"(?<!\S)([A-Z][A-Za-z0-9_]*)=")
-_TRES_GPU = re.compile(r"gres/gpu(?::([^=,]+))?=(\d+)")
-_GRES_GPU = re.compile(r"gpu(?::([^:(,]+))?:(\d+)")
+_TRES_GPU = re.compile(r"gres/gpu(?::([^=,]+))?=([0-9]+)")
+_GRES_GPU = re.compile(r"gpu(?::([^:(,]+))?:([0-9]+)")
+#: More GPUs than this on one node is a typo or a corrupt file, not a server.
+MAX_NODE_GPUS = 1024
 _UNAVAILABLE = ("DOWN", "DRAIN", "FAIL", "MAINT", "RESERVED", "POWER", "NOT_RESPONDING", "FUTURE")
 _DOWN_WORDS = re.compile("|".join(_UNAVAILABLE))
 
@@ -59,8 +61,10 @@ def _read(path: Path) -> str:
 
 def _count(text: str, where: str) -> int:
     s = text.strip()
-    if not s.isdigit():
-        raise InputError(f"{where}: expected a whole number >= 0, got {s!r}")
+    if not re.fullmatch(r"[0-9]+", s):
+        raise InputError(f"{where}: expected a whole number >= 0, got {s[:40]!r}")
+    if len(s) > 5 or int(s) > MAX_NODE_GPUS:
+        raise InputError(f"{where}: {s[:40]} GPUs on one node (at most {MAX_NODE_GPUS})")
     return int(s)
 
 
@@ -77,17 +81,18 @@ def _pairs(block: str) -> dict[str, str]:
     }
 
 
-def _gpu_count(tres: str, gres: str) -> tuple[int | None, str]:
+def _gpu_count(tres: str, gres: str, where: str) -> tuple[int | None, str]:
     """GPUs and model from a TRES list (``gres/gpu=8`` or typed) or a GRES string."""
     typed = _TRES_GPU.findall(tres)
     if typed:
-        untyped = [int(n) for kind, n in typed if not kind]
+        untyped = [_count(n, where) for kind, n in typed if not kind]
         models = sorted({kind for kind, _ in typed if kind})
-        total = untyped[0] if untyped else sum(int(n) for kind, n in typed if kind)
+        total = untyped[0] if untyped else sum(_count(n, where) for kind, n in typed if kind)
         return total, ",".join(models)
     found = _GRES_GPU.findall(gres)
     if found:
-        return sum(int(n) for _, n in found), ",".join(sorted({k for k, _ in found if k}))
+        total = sum(_count(n, where) for _, n in found)
+        return total, ",".join(sorted({k for k, _ in found if k}))
     return None, ""
 
 
@@ -105,10 +110,14 @@ def parse_scontrol(path: Path) -> list[NodeRecord]:
         where = f"{path}:{line}: node {name or '?'}"
         if not name:
             raise InputError(f"{path}:{line}: key 'NodeName': empty")
-        gpus, model = _gpu_count(pairs.get("CfgTRES", ""), pairs.get("Gres", ""))
+        gpus, model = _gpu_count(
+            pairs.get("CfgTRES", ""), pairs.get("Gres", ""), f"{where}: key 'CfgTRES'/'Gres'"
+        )
         if gpus is None:
             gpus = 0  # a node without GPUs (a CPU or login node)
-        used, used_model = _gpu_count(pairs.get("AllocTRES", ""), pairs.get("GresUsed", ""))
+        used, used_model = _gpu_count(
+            pairs.get("AllocTRES", ""), pairs.get("GresUsed", ""), f"{where}: key 'AllocTRES'"
+        )
         if used is not None and used > gpus:
             raise InputError(f"{where}: key 'AllocTRES': {used} GPUs allocated of {gpus}")
         state = pairs.get("State", "").split()[0] if pairs.get("State") else ""
