@@ -28,20 +28,18 @@ Every problem raises ``InputError`` as ``file:line: column 'name': problem``.
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
 from fleetwise.collect.importers.hostlist import expand_hostlist, spread
+from fleetwise.collect.importers.tabular import Importer, head, header, rows
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord, JobState
 
-_SNIFF_BYTES = 64 * 1024
 _EPOCH = datetime.fromtimestamp(0, UTC)
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
 _NO_TIME = {"", "none", "unknown", "null", "nan", "n/a"}
@@ -110,43 +108,6 @@ def _int(text: str, where: str) -> int:
     return int(value)
 
 
-def _head(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            return f.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-
-
-def _header(path: Path, sep: str = ",") -> list[str]:
-    first = _head(path).lstrip("\ufeff").splitlines()[:1]
-    return [c.strip() for c in first[0].split(sep)] if first else []
-
-
-def _rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) of a CSV with a header; the header itself is line 1."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header = [h.strip() for h in next(reader, [])]
-            if not header:
-                raise InputError(f"{path}: empty file")
-            for row in reader:
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(row) != len(header):
-                    raise InputError(
-                        f"{path}:{reader.line_num}: expected {len(header)} columns, got {len(row)}"
-                    )
-                yield reader.line_num, dict(zip(header, row, strict=True))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}: not valid CSV: {exc}") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-
-
 def _require(path: Path, header: list[str], needed: set[str]) -> None:
     missing = sorted(needed - set(header))
     if missing:
@@ -165,14 +126,14 @@ def _slurm_gpus(tres: str) -> int:
 
 
 def sniff_slurm(path: Path) -> bool:
-    header = _header(path, "|")
-    return "JobID" in header and "Submit" in header
+    names = header(path, "|")
+    return "JobID" in names and "Submit" in names
 
 
 def parse_slurm(path: Path) -> list[JobRecord]:
-    _require(path, _header(path, "|"), {"JobID", "Submit"})
+    _require(path, header(path, "|"), {"JobID", "Submit"})
     jobs = []
-    for line, row in _rows(path, "|"):
+    for line, row in rows(path, "|"):
         job_id = row["JobID"].strip()
         if "." in job_id:
             continue  # a step of a job, not a job
@@ -209,7 +170,7 @@ _ALIBABA = {"name", "num_gpu", "pod_phase", "creation_time", "scheduled_time", "
 
 
 def sniff_alibaba(path: Path) -> bool:
-    return set(_header(path)) >= _ALIBABA
+    return set(header(path)) >= _ALIBABA
 
 
 def _offset(text: str, where: str, epoch: datetime = _EPOCH) -> datetime | None:
@@ -228,9 +189,9 @@ def parse_alibaba(path: Path, epoch: datetime | None = None) -> list[JobRecord]:
     base = epoch if epoch is not None else _EPOCH
     if base.tzinfo is None:
         base = base.replace(tzinfo=UTC)
-    _require(path, _header(path), _ALIBABA)
+    _require(path, header(path), _ALIBABA)
     jobs = []
-    for line, row in _rows(path):
+    for line, row in rows(path):
 
         def at(col: str, line: int = line) -> str:
             return f"{path}:{line}: column '{col}'"
@@ -261,7 +222,7 @@ _HELIOS = {"job_id", "vc", "gpu_num", "state", "submit_time"}
 
 
 def sniff_helios(path: Path) -> bool:
-    return set(_header(path)) >= _HELIOS
+    return set(header(path)) >= _HELIOS
 
 
 def parse_helios(path: Path) -> list[JobRecord]:
@@ -277,14 +238,14 @@ def parse_helios(path: Path) -> list[JobRecord]:
         "nodes": "node_num",
         "state": "state",
     }
-    _require(path, _header(path), _HELIOS)
+    _require(path, header(path), _HELIOS)
     return _parse_mapped(path, mapping, f"helios:{path.name}")
 
 
 # -- Philly -----------------------------------------------------------------------------------
 def sniff_philly(path: Path) -> bool:
-    head = _head(path).lstrip()
-    return head.startswith("[") and '"attempts"' in head and '"jobid"' in head
+    text = head(path).lstrip()
+    return text.startswith("[") and '"attempts"' in text and '"jobid"' in text
 
 
 def parse_philly(path: Path) -> list[JobRecord]:
@@ -384,7 +345,7 @@ def _resolve_mapping(path: Path, header: list[str], mapping: Mapping[str, str]) 
 
 def _parse_mapped(path: Path, mapping: Mapping[str, str], source: str) -> list[JobRecord]:
     jobs = []
-    for line, row in _rows(path):
+    for line, row in rows(path):
 
         def get(field: str, row: dict[str, str] = row) -> str:
             col = mapping.get(field)
@@ -450,34 +411,27 @@ def _placement(text: str, gpus: int, where: str) -> dict[str, int]:
 
 
 def parse_csv(path: Path, mapping: Mapping[str, str] | None = None) -> list[JobRecord]:
-    resolved = _resolve_mapping(path, _header(path), mapping or {})
+    resolved = _resolve_mapping(path, header(path), mapping or {})
     return _parse_mapped(path, resolved, f"csv:{path.name}")
 
 
 def sniff_csv(path: Path) -> bool:
     try:
-        _resolve_mapping(path, _header(path), {})
+        _resolve_mapping(path, header(path), {})
     except InputError:
         return False
     return True
 
 
-@dataclass(frozen=True)
-class JobImporter:
-    name: str
-    sniff: Callable[[Path], bool]
-    parse: Callable[[Path], list[JobRecord]]
-
-
 #: Sniffed in this order: the generic CSV last, as it accepts what the others also would.
-IMPORTERS: dict[str, JobImporter] = {
+IMPORTERS: dict[str, Importer[JobRecord]] = {
     i.name: i
     for i in (
-        JobImporter("slurm", sniff_slurm, parse_slurm),
-        JobImporter("philly", sniff_philly, parse_philly),
-        JobImporter("alibaba", sniff_alibaba, parse_alibaba),
-        JobImporter("helios", sniff_helios, parse_helios),
-        JobImporter("csv", sniff_csv, parse_csv),
+        Importer("slurm", sniff_slurm, parse_slurm),
+        Importer("philly", sniff_philly, parse_philly),
+        Importer("alibaba", sniff_alibaba, parse_alibaba),
+        Importer("helios", sniff_helios, parse_helios),
+        Importer("csv", sniff_csv, parse_csv),
     )
 }
 

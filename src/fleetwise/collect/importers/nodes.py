@@ -21,18 +21,15 @@ Every problem raises ``InputError`` naming the file, line and column (or key).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fleetwise.collect.importers.tabular import Importer, head, header, rows
 from fleetwise.errors import InputError
 from fleetwise.models import NodeRecord
 
-_SNIFF_BYTES = 64 * 1024
 _KEY = re.compile(r"(?<!\S)([A-Z][A-Za-z0-9_]*)=")
 _TRES_GPU = re.compile(r"gres/gpu(?::([^=,]+))?=([0-9]+)")
 _GRES_GPU = re.compile(r"gpu(?::([^:(,]+))?:([0-9]+)")
@@ -40,14 +37,6 @@ _GRES_GPU = re.compile(r"gpu(?::([^:(,]+))?:([0-9]+)")
 MAX_NODE_GPUS = 1024
 _UNAVAILABLE = ("DOWN", "DRAIN", "FAIL", "MAINT", "RESERVED", "POWER", "NOT_RESPONDING", "FUTURE")
 _DOWN_WORDS = re.compile("|".join(_UNAVAILABLE))
-
-
-def _head(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            return f.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _read(path: Path) -> str:
@@ -70,7 +59,7 @@ def _count(text: str, where: str) -> int:
 
 # -- scontrol show node -----------------------------------------------------------------------
 def sniff_scontrol(path: Path) -> bool:
-    return _head(path).lstrip().startswith("NodeName=")
+    return head(path).lstrip().startswith("NodeName=")
 
 
 def _pairs(block: str) -> dict[str, str]:
@@ -140,34 +129,6 @@ def parse_scontrol(path: Path) -> list[NodeRecord]:
 
 
 # -- CSV inventories --------------------------------------------------------------------------
-def _header(path: Path) -> list[str]:
-    first = _head(path).lstrip("\ufeff").splitlines()[:1]
-    return [c.strip() for c in first[0].split(",")] if first else []
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            if not header:
-                raise InputError(f"{path}: empty file")
-            for row in reader:
-                if not row or not any(c.strip() for c in row):
-                    continue
-                if len(row) != len(header):
-                    raise InputError(
-                        f"{path}:{reader.line_num}: expected {len(header)} columns, got {len(row)}"
-                    )
-                yield reader.line_num, {h: c.strip() for h, c in zip(header, row, strict=True)}
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}: not valid CSV: {exc}") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-
-
 _ALIASES = {
     "name": ("node", "name", "host", "hostname", "node_name", "sn", "machineid"),
     "gpus": ("gpus", "gpu", "num_gpus", "num_gpu", "number of gpus"),
@@ -179,8 +140,7 @@ _ALIASES = {
 
 
 def _columns(path: Path) -> dict[str, str]:
-    header = _header(path)
-    lower = {h.lower(): h for h in header}
+    lower = {h.lower(): h for h in header(path)}
     found = {
         field: next((lower[n] for n in names if n in lower), "")
         for field, names in _ALIASES.items()
@@ -189,12 +149,12 @@ def _columns(path: Path) -> dict[str, str]:
 
 
 def sniff_alibaba(path: Path) -> bool:
-    return {"sn", "gpu", "model"} <= set(_header(path))
+    return {"sn", "gpu", "model"} <= set(header(path))
 
 
 def sniff_philly(path: Path) -> bool:
-    header = {h.lower() for h in _header(path)}
-    return "machineid" in header and "number of gpus" in header
+    names = {h.lower() for h in header(path)}
+    return "machineid" in names and "number of gpus" in names
 
 
 def sniff_csv(path: Path) -> bool:
@@ -214,7 +174,8 @@ def _parse_table(
                 f"(one of: {', '.join(_ALIASES[needed])})"
             )
     nodes = []
-    for line, row in _rows(path):
+    for line, raw in rows(path):
+        row = {k: v.strip() for k, v in raw.items()}
 
         def at(field: str, line: int = line) -> str:
             return f"{path}:{line}: column '{columns[field]}'"
@@ -251,7 +212,7 @@ def parse_alibaba(path: Path) -> list[NodeRecord]:
 
 
 def parse_philly(path: Path) -> list[NodeRecord]:
-    memory = {h.lower(): h for h in _header(path)}.get("single gpu mem", "")
+    memory = {h.lower(): h for h in header(path)}.get("single gpu mem", "")
     return _parse_table(path, f"philly:{path.name}", memory, " GPU" if memory else "")
 
 
@@ -259,21 +220,14 @@ def parse_csv(path: Path) -> list[NodeRecord]:
     return _parse_table(path, f"csv:{path.name}")
 
 
-@dataclass(frozen=True)
-class NodeImporter:
-    name: str
-    sniff: Callable[[Path], bool]
-    parse: Callable[[Path], list[NodeRecord]]
-
-
 #: Sniffed in this order: the generic CSV last, as it accepts what the others also would.
-IMPORTERS: dict[str, NodeImporter] = {
+IMPORTERS: dict[str, Importer[NodeRecord]] = {
     i.name: i
     for i in (
-        NodeImporter("scontrol", sniff_scontrol, parse_scontrol),
-        NodeImporter("philly", sniff_philly, parse_philly),
-        NodeImporter("alibaba", sniff_alibaba, parse_alibaba),
-        NodeImporter("csv", sniff_csv, parse_csv),
+        Importer("scontrol", sniff_scontrol, parse_scontrol),
+        Importer("philly", sniff_philly, parse_philly),
+        Importer("alibaba", sniff_alibaba, parse_alibaba),
+        Importer("csv", sniff_csv, parse_csv),
     )
 }
 

@@ -33,10 +33,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from fleetwise.collect.importers.tabular import head
 from fleetwise.errors import InputError
 
 METRIC = "DCGM_FI_DEV_GPU_UTIL"
-_SNIFF_BYTES = 64 * 1024
 _EXPOSITION = re.compile(
     r"^" + METRIC + r"(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)(?:\s+(?P<ts>\d+))?\s*$"
 )
@@ -63,14 +63,6 @@ class ClusterSeries:
         sums = np.bincount(inverse, weights=self.busy[keep])
         counts = np.bincount(inverse)
         return uniq, sums / counts
-
-
-def _head(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            return f.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _time(text: str, where: str) -> datetime:
@@ -148,7 +140,7 @@ def _series(
 
 
 def sniff_helios(path: Path) -> bool:
-    first = _head(path).splitlines()[:1]
+    first = head(path).splitlines()[:1]
     header = set(first[0].split(",")) if first else set()
     return {"time", "total_gpu_num", "running_gpu_num"} <= header
 
@@ -160,7 +152,7 @@ def parse_helios(path: Path) -> ClusterSeries:
 
 
 def sniff_philly(path: Path) -> bool:
-    first = _head(path).splitlines()[:1]
+    first = head(path).splitlines()[:1]
     return bool(first) and first[0].strip().split(",") == ["time", "active", "total"]
 
 
@@ -172,7 +164,7 @@ def parse_philly(path: Path) -> ClusterSeries:
 
 
 def sniff_dcgm(path: Path) -> bool:
-    return METRIC in _head(path)
+    return METRIC in head(path)
 
 
 def _labels_key(labels: dict[str, str]) -> str:
@@ -180,7 +172,7 @@ def _labels_key(labels: dict[str, str]) -> str:
 
 
 def _dcgm_samples(path: Path) -> list[tuple[datetime, str, float]]:
-    text = _head(path).lstrip()
+    text = head(path).lstrip()
     samples: list[tuple[datetime, str, float]] = []
     if text.startswith("{"):
         try:
