@@ -25,6 +25,7 @@ def test_no_unlisted_public_members() -> None:
         "units",
         "stats",
         "textfile",
+        "timeutil",
     }
     public = {n for n in vars(fleetwise) if not n.startswith("_")} - subpackages
     assert public == set(fleetwise.__all__) - {"__version__"}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fleetwise.models import AnalysisRecord, Cost, Evidence, Finding, Severity
 from fleetwise.store.schema import AnalysisRow, FindingRow
+from fleetwise.timeutil import as_utc
 
 
 def finding_row(f: Finding) -> FindingRow:
@@ -48,17 +49,13 @@ def finding_record(row: FindingRow) -> Finding:
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def analysis_record(row: AnalysisRow) -> AnalysisRecord:
     findings = sorted(row.findings, key=lambda f: f.id)
     return AnalysisRecord(
         id=row.id,
         kind=row.kind,
         source=row.source,
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
         tags=[str(t) for t in row.tags or []],
         summary=row.summary or {},
         findings=[finding_record(f) for f in findings],

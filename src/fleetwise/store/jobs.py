@@ -10,13 +10,7 @@ from sqlalchemy.orm import Session
 
 from fleetwise.models import JobRecord, JobState, NodeRecord
 from fleetwise.store.schema import JobRow, NodeRow
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes even for timezone=True columns; they were stored as UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+from fleetwise.timeutil import as_utc
 
 
 def job_row(r: JobRecord, source: str) -> JobRow:
@@ -41,9 +35,9 @@ def job_record(row: JobRow) -> JobRecord:
         job_id=row.job_id,
         user=row.user,
         team=row.team,
-        submit_time=_aware(row.submit_time) or datetime.fromtimestamp(0, UTC),
-        start_time=_aware(row.start_time),
-        end_time=_aware(row.end_time),
+        submit_time=as_utc(row.submit_time) or datetime.fromtimestamp(0, UTC),
+        start_time=as_utc(row.start_time),
+        end_time=as_utc(row.end_time),
         gpus=row.gpus,
         nodes=row.nodes,
         state=JobState(row.state),
@@ -117,7 +111,7 @@ def query_nodes(s: Session, source: str | None) -> list[NodeRecord]:
             gpus_used=row.gpus_used,
             available=row.available,
             state=row.state,
-            captured_at=_aware(row.captured_at),
+            captured_at=as_utc(row.captured_at),
             source=row.source,
         )
         for row in s.execute(stmt).scalars()

@@ -30,13 +30,9 @@ from fleetwise.store.schema import (
     KPIRow,
     RetrospectiveRow,
 )
+from fleetwise.timeutil import as_utc
 
 _ACTION_COLUMNS = {"id", "title", "status", "owner", "finding_kind", "source", "created_at"}
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone=True columns; they were stored as UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:
@@ -58,7 +54,7 @@ def action_record(row: ActionRow) -> Action:
             "owner": row.owner,
             "finding_kind": row.finding_kind,
             "source": row.source,
-            "created_at": _aware(row.created_at),
+            "created_at": as_utc(row.created_at),
         }
     )
 
@@ -123,7 +119,7 @@ def kpi_record(row: KPIRow) -> KPI:
             "id": row.id,
             "name": row.name,
             "source": row.source,
-            "created_at": _aware(row.created_at),
+            "created_at": as_utc(row.created_at),
         }
     )
 
@@ -154,8 +150,8 @@ def experiment_record(row: ExperimentRow) -> Experiment:
             "name": row.name,
             "status": row.status,
             "action_id": row.action_id,
-            "created_at": _aware(row.created_at),
-            "finished_at": _aware(row.finished_at) if row.finished_at else None,
+            "created_at": as_utc(row.created_at),
+            "finished_at": as_utc(row.finished_at) if row.finished_at else None,
         }
     )
 
@@ -220,7 +216,7 @@ def query_decisions(s: Session, action_id: int | None = None) -> list[Decision]:
             decision=DecisionKind(r.decision),
             by=r.decided_by,
             note=r.note,
-            decided_at=_aware(r.decided_at),
+            decided_at=as_utc(r.decided_at),
         )
         for r in s.execute(stmt).scalars()
     ]
@@ -261,7 +257,7 @@ def query_retrospectives(s: Session, team: str | None = None) -> list[Retrospect
                 "id": r.id,
                 "date": _day(r.held_on),
                 "team": r.team,
-                "created_at": _aware(r.created_at),
+                "created_at": as_utc(r.created_at),
             }
         )
         for r in s.execute(stmt).scalars()
@@ -269,4 +265,4 @@ def query_retrospectives(s: Session, team: str | None = None) -> list[Retrospect
 
 
 def _day(value: datetime) -> date:
-    return _aware(value).date()
+    return as_utc(value).date()

@@ -10,16 +10,10 @@ from sqlalchemy.orm import Session
 
 from fleetwise.models import ProcessEvent
 from fleetwise.store.schema import ProcessEventRow
+from fleetwise.timeutil import as_utc
 
 #: Identity look-ups are batched so a large import stays under SQLite's variable limit.
 _BATCH = 400
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes for timezone=True columns; they were stored as UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -51,10 +45,10 @@ def event_record(row: ProcessEventRow) -> ProcessEvent:
             "kind": row.kind,
             "source": row.source,
             "key": row.key,
-            "time": _aware(row.time),
-            "started_at": _aware(row.started_at),
-            "acknowledged_at": _aware(row.acknowledged_at),
-            "ended_at": _aware(row.ended_at),
+            "time": as_utc(row.time),
+            "started_at": as_utc(row.started_at),
+            "acknowledged_at": as_utc(row.acknowledged_at),
+            "ended_at": as_utc(row.ended_at),
             "team": row.team,
             "service": row.service,
             "group": row.group_key,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fleetwise.models import Series, SeriesKey, SeriesPoint
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow
+from fleetwise.timeutil import as_utc
 
 
 def env_class(cpu_model: str, cpu_cores: int, gpu_model: str, gpu_count: int) -> str:
@@ -23,10 +23,6 @@ def env_class(cpu_model: str, cpu_cores: int, gpu_model: str, gpu_count: int) ->
 def _hardware(cpu_model: str, cpu_cores: int, gpu_model: str, gpu_count: int) -> str:
     gpu = f"{gpu_count}x {gpu_model}" if gpu_count else "no GPU"
     return f"{cpu_cores} cores {cpu_model} / {gpu}"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _rows(session: Session) -> Sequence[Any]:
@@ -79,7 +75,7 @@ def all_series(session: Session) -> list[Series]:
             SeriesPoint(
                 run_id=row.run_id,
                 result_id=row.id,
-                time=_aware(row.started_at),
+                time=as_utc(row.started_at),
                 median=row.median,
                 ci_low=row.ci_low if row.ci_low is not None else row.median,
                 ci_high=row.ci_high if row.ci_high is not None else row.median,

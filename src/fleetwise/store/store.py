@@ -56,6 +56,7 @@ from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
 from fleetwise.store.series import all_series
+from fleetwise.timeutil import as_utc
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -499,21 +500,14 @@ def _process_alive_since(pid: int, started_at: datetime) -> bool:
     return created <= started
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes even for timezone=True columns; they were stored as UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _run_record(row: RunRow) -> RunRecord:
     return RunRecord(
         id=row.id,
         suite=row.suite,
         status=RunStatus(row.status),
         executor=row.executor,
-        started_at=_aware(row.started_at) or datetime.now(UTC),
-        finished_at=_aware(row.finished_at),
+        started_at=as_utc(row.started_at) or datetime.now(UTC),
+        finished_at=as_utc(row.finished_at),
         environment_id=row.environment_id,
         tags=sorted(t.tag for t in row.tags),
         config=row.config,
@@ -595,6 +589,6 @@ def _result_record(row: ResultRow) -> ResultRecord:
         warnings=row.warnings or [],
         calibration=row.calibration or {},
         environment_id=row.environment_id,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc(row.finished_at),
     )

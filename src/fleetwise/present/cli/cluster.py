@@ -4,7 +4,7 @@ store, diagnosis out."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,15 +15,22 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetwise.analyze.cluster import ClusterReport, WaitStats, analyze_cluster
-from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
+from fleetwise.analyze.fragmentation import History, Snapshot, history, latest_nodes, snapshot
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, JobRecord, NodeRecord
 from fleetwise.plan.invest import load_defaults
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.store import Store
+from fleetwise.timeutil import as_utc
 from fleetwise.units import sig
 
 app = typer.Typer(help="Cluster job logs: import them, diagnose queueing and waste.")
@@ -111,7 +118,7 @@ def nodes_cmd(
 ) -> None:
     """Import a cluster's nodes (an inventory, or node state with allocated GPUs); a new
     import of the same file replaces its nodes."""
-    found, nodes = import_nodes(file, fmt.value, _utc(captured_at))
+    found, nodes = import_nodes(file, fmt.value, as_utc(captured_at))
     source = f"{found}:{file.resolve()}"
     store = open_store(db)
     try:
@@ -124,12 +131,6 @@ def nodes_cmd(
     stdout().print(
         f"{file}: {stored} nodes, {gpus:,} GPUs read as {found} ({kind}{when}); stored as {source}"
     )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _waits_table(title: str, rows: list[WaitStats]) -> Table:
@@ -192,10 +193,9 @@ def snapshot_table(now: Snapshot) -> Table:
         ),
         title_justify="left",
     )
-    for name in ("pool", "nodes", "down", "GPUs", "used", "free", "whole free nodes"):
+    names = ("pool", "nodes", "down", "GPUs", "used", "free", "whole free nodes")
+    for name in (*names, "stranded", "largest gang"):
         table.add_column(name, justify="left" if name == "pool" else "right", no_wrap=True)
-    for name in ("stranded", "largest gang"):
-        table.add_column(name, justify="right", no_wrap=True)
     for p in now.pools:
         shape = str(p.largest_gang)
         if p.gang_whole_nodes:
@@ -295,7 +295,7 @@ def _analyze_and_save(
     usd = price if price is not None else load_defaults()["on_demand_usd_per_gpu_hour"].value
     label = source or ", ".join(sorted({j.source for j in jobs}))
     if gpus is None and nodes:
-        gpus = sum(n.gpus for n in _latest(nodes))
+        gpus = sum(n.gpus for n in latest_nodes(nodes).values())
     report = analyze_cluster(
         jobs,
         source=label,
@@ -310,10 +310,6 @@ def _analyze_and_save(
         kind="cluster", source=label, summary=report.summary(), findings=report.findings, tags=tags
     )
     return report, analysis_id
-
-
-def _latest(nodes: list[NodeRecord]) -> list[NodeRecord]:
-    return list({n.name: n for n in nodes}.values())
 
 
 @app.command("fragmentation")
@@ -345,7 +341,7 @@ def fragmentation_cmd(
             f"no nodes in {store.display_url}; run `fleetwise cluster nodes FILE` "
             "(scontrol show node, a machine list)"
         )
-    when = _utc(at)
+    when = as_utc(at)
     has_state = when is None and any(n.gpus_used is not None for n in nodes)
     if not has_state and not any(j.placement for j in jobs):
         raise InputError(

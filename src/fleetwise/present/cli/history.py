@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +31,7 @@ from fleetwise.present.cli.render_history import (
     series_table,
 )
 from fleetwise.store import Store
+from fleetwise.timeutil import as_utc
 
 #: Exit code when ``--fail-on`` finds what it gates on (2 stays "bad input").
 GATE_EXIT = 3
@@ -263,7 +264,7 @@ def regressions_cmd(
         changes = [ch for s in found for ch in store_series_changes(s, config, envs)]
         scanned = len(found)
     if since is not None:
-        cut = since if since.tzinfo else since.replace(tzinfo=UTC)
+        cut = as_utc(since)
         changes = [c for c in changes if c.time >= cut]
     if json_out or fmt is OutFormat.json:
         print_json(
