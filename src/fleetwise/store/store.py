@@ -180,6 +180,12 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # -- environments ----------------------------------------------------------------------
     def save_environment(self, fingerprint: dict[str, Any], fingerprint_hash: str) -> int:
         """Store a fingerprint once per hash; return its id."""

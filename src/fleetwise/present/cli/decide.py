@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -26,7 +25,7 @@ def decide_cmd(
     """Record a stakeholder decision on an action and set its status."""
     if not by.strip():
         raise InputError("--by: say who decided (a name or a role)")
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         action = store.get_action(action_id)
         new_status = status_after(action, decision)
         entry = Decision(
@@ -53,7 +52,7 @@ def decide_cmd(
 
 
 def log_table(store_db: str | None, json_out: bool) -> None:
-    with closing(open_store(store_db)) as store:
+    with open_store(store_db) as store:
         log = decision_log(store.decisions(), store.actions())
         if json_out:
             print_json(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,7 +81,7 @@ def run_cmd(
 ) -> None:
     """Run the baseline and variants interleaved, compare them, and price the speedup."""
     load_experiment(file)  # every input problem surfaces before the store is opened
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         observer = _Progress(enabled=progress and not json_out)
         try:
             with observer.progress:
@@ -122,7 +121,7 @@ def _show(store: Store, exp: Experiment, json_out: bool) -> None:
 @app.command("list")
 def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Stored experiments with their headline figures."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         exps = store.experiments()
         if json_out:
             print_json({"schema_version": 1, "experiments": [experiment_doc(e) for e in exps]})
@@ -164,5 +163,5 @@ def show_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """One experiment: every variant against the baseline, runs, and method."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         _show(store, store.get_experiment(experiment_id), json_out)

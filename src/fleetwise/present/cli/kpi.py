@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,7 +87,7 @@ def add_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Add the KPIs of a YAML file, each bound to its data (all or nothing)."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         new = load_kpis(
             file,
             series=store.series(),
@@ -111,7 +110,7 @@ def _list(store: Store, json_out: bool, today: date, only: set[str] | None = Non
 @app.command("list")
 def list_cmd(db: DbOption = None, json_out: JsonOption = False, today: Today = None) -> None:
     """Every KPI: baseline, current, goal, projection and status."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         _list(store, json_out, _today(today))
 
 
@@ -130,7 +129,7 @@ def show_cmd(
     today: Today = None,
 ) -> None:
     """One KPI and its readings."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         k = _find(store, name)
         found = readings(k, store.series(), store.analyses())
         s = kpi_state(k, found, _today(today))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -104,7 +103,7 @@ def seed_cmd(
 ) -> None:
     """Create actions from stored findings with the catalog (benchmark findings of --run first;
     a run already diagnosed is not diagnosed again)."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         diagnosed = {a.source for a in store.analyses("bench")}
         # A run is diagnosed once: its findings again would seed the same actions twice.
         if run is not None and f"run:{store.get_run(run).id}" not in diagnosed:
@@ -156,7 +155,7 @@ def add_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Add one action by hand."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         kpis = {k.name for k in store.kpis()}
         effects = [
             KPIEffect(kpi=k, change=c) for k, c in (parse_effect(e, kpis) for e in effect or [])
@@ -194,7 +193,7 @@ def import_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Add the actions of a YAML file (all or nothing)."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         new = load_actions(
             file,
             known_kpis={k.name for k in store.kpis()},
@@ -215,7 +214,7 @@ def list_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """List the backlog."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         actions = store.actions(status.value if status else None)
         if json_out:
             print_json({"schema_version": 1, "actions": [action_doc(a) for a in actions]})
@@ -260,7 +259,7 @@ def rank_cmd(
 ) -> None:
     """Rank actions by ROI, NPV, payback, WSJF or RICE; ties are explained."""
     a = Assumptions(horizon_years, discount_rate, usd_per_person_day)
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         actions = store.actions(status.value if status else None)
         ranked = rank(actions, _BY[by], a)
         if json_out:
@@ -322,7 +321,7 @@ def show_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """One action: scores, decisions, experiments (predicted vs measured)."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         a = store.get_action(action_id)
         log = decision_log(store.decisions(action_id), [a])
         exps = store.experiments(action_id)
@@ -353,7 +352,7 @@ def update_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Change an action's status, owner, dates or dependencies."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         a = store.get_action(action_id)
         changes: dict[str, Any] = {}
         if status is not None:
@@ -408,7 +407,7 @@ def schedule_cmd(
     now = datetime.now(UTC).date()
     day = _date(today, "--today") if today else now
     begin = _date(start, "--start") if start else day
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         items = schedule(store.actions(), begin, day)
         if json_out:
             print_json(

@@ -7,7 +7,6 @@ PPTX; ``--json`` prints the report model itself, every figure with its source.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -66,7 +65,7 @@ def _emit(
     output: Path | None,
     json_out: bool,
 ) -> None:
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         report = build(store)
     if json_out:
         print_json(report.model_dump(mode="json"))

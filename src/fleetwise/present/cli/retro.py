@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +24,7 @@ def add_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Record a retrospective; its actions join the backlog (all or nothing)."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         retro, new = load_retro(
             file,
             known_kpis={k.name for k in store.kpis()},
@@ -47,7 +46,7 @@ def list_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Retrospectives, oldest first."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         retros = store.retrospectives(team)
         if json_out:
             print_json(
@@ -92,7 +91,7 @@ def _row_doc(r: ImprovementRow) -> dict[str, object]:
 @app.command("report")
 def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Each sprint's actions with their KPIs before and after."""
-    with closing(open_store(db)) as store:
+    with open_store(db) as store:
         states = kpi_states(store, datetime.now(UTC).date())
         rows = improvement_report(
             store.retrospectives(),
