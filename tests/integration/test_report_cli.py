@@ -302,7 +302,7 @@ def test_an_empty_store_gives_reports_that_say_what_is_missing(tmp_path: Path) -
         assert out.stat().st_size > 0
     html = (tmp_path / "b.html").read_text()
     assert "no cluster data imported: fleetwise cluster import FILE" in html
-    assert "no benchmark runs stored: fleetwise bench run --suite quick" in html
+    assert "no benchmark runs stored: fleetwise bench run quick" in html
     cli("report", "performance", "-o", str(tmp_path / "p.html"), "--db", db)
     cli("report", "improvement", "-o", str(tmp_path / "i.html"), "--db", db)
     assert "fleetwise retro add FILE" in (tmp_path / "i.html").read_text()

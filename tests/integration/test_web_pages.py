@@ -141,7 +141,9 @@ def test_empty_store_pages_say_what_to_run(tmp_path: Path) -> None:
             assert r.status_code == 200, path
             assert 'class="empty"' in r.text, path
             assert c.get(f"{path}.json").status_code == 200
-        assert "fleetwise bench run" in c.get("/benchmarks").text
+        bench_page = c.get("/benchmarks").text
+        # The hint is a command that runs: the suite is an argument, not a --suite option.
+        assert "fleetwise bench run quick" in bench_page and "--suite" not in bench_page
         assert c.get("/overview.json").json()["kpis"] == []
         assert "no cluster jobs" in c.get("/capacity.json").json()["forecast_note"]
 

@@ -16,7 +16,7 @@ from fleetwise.present.reports.facts import GROWTH_CASES, Facts
 from fleetwise.present.reports.model import ChartSpec, Figure, Section, Table, absent, usd
 from fleetwise.units import sig
 
-NO_BENCH = "no benchmark runs stored: fleetwise bench run --suite quick"
+NO_BENCH = "no benchmark runs stored: fleetwise bench run quick"
 NO_CLUSTER = "no cluster analysis stored: fleetwise cluster import FILE, fleetwise cluster analyze"
 NO_JOBS = "no cluster data imported: fleetwise cluster import FILE"
 NO_DORA = "no delivery data: fleetwise process import FILE, fleetwise process dora"
