@@ -9,6 +9,9 @@ OUT="${OUT:-reports}"
 SUITE="${SUITE:-quick}"
 EX="examples/data"
 export FLEETWISE_DB="$DB"
+# Every GPU-hour and dollar of the story speaks for one fleet: the example profile, sized
+# to the cluster imported below (fleetwise fleet show prints it). Set FLEETWISE_FLEET to yours.
+export FLEETWISE_FLEET="${FLEETWISE_FLEET:-examples/fleet.yaml}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1/6 measure: the $SUITE suite on this machine"
@@ -29,7 +32,9 @@ step "2/6 diagnose: a profiler trace, a cluster job log, delivery and on-call ex
 step "3/6 plan: actions from every finding, ranked; KPIs bound to the data"
 RUN=$("$FW" bench list --limit 1 --json | "${FW%/fleetwise}/python" -c \
   'import json, sys; print(json.load(sys.stdin)["runs"][0]["id"])')
-"$FW" plan seed --run "$RUN"   # benchmark findings of this run, then every stored finding
+"$FW" fleet show
+"$FW" plan seed --run "$RUN"   # benchmark findings of this run, then every current finding
+"$FW" ledger                   # where the fleet's GPU-hours go, and what the findings claim
 "$FW" plan rank --by npv
 if ! "$FW" kpi list --json | grep -q '"lead-time"'; then
   "$FW" kpi add examples/story-kpis.yaml
@@ -43,7 +48,8 @@ step "4/6 capacity and investment"
 step "5/6 convince: the briefing as HTML, PDF and PPTX"
 mkdir -p "$OUT"
 for fmt in html pdf pptx; do
-  "$FW" report briefing --format "$fmt" -o "$OUT/briefing.$fmt"
+  "$FW" report briefing --scenario examples/invest-scenario.yaml --format "$fmt" \
+    -o "$OUT/briefing.$fmt"
 done
 
 step "6/6 done"

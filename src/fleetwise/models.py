@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Version of every exported JSON document and of the worker protocol.
 SCHEMA_VERSION = 1
@@ -217,6 +217,9 @@ class Finding(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     cost: Cost | None = None
     recommendations: list[str] = Field(default_factory=list)
+    #: Share of the subject's GPU time the problem wastes (traces, benchmarks), from which
+    #: the ledger prices it for the GPUs the subject represents.
+    share: float | None = Field(default=None, ge=0, le=1)
 
 
 class AnalysisRecord(BaseModel):
@@ -360,6 +363,10 @@ class Action(BaseModel):
     finding_ids: list[int] = Field(default_factory=list)
     effects: list[KPIEffect] = Field(default_factory=list)
     savings_usd_per_year: float = Field(default=0.0, ge=0)
+    #: Share of its findings' ledger claims the action typically wins back (the catalog's);
+    #: set for seeded actions, whose savings then follow the ledger. None: hand-written
+    #: savings, not backed by the ledger.
+    recovers: float | None = Field(default=None, ge=0, le=1)
     one_time_cost_usd: float = Field(default=0.0, ge=0)
     effort_days: float = Field(default=1.0, gt=0)
     confidence: float = Field(default=0.5, ge=0, le=1)
@@ -449,17 +456,62 @@ class DecisionKind(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     DEFER = "defer"
+    #: The subject was taken out of the store (``plan remove``, ``kpi remove``,
+    #: ``analysis remove``); only those commands log it.
+    REMOVE = "remove"
+
+
+#: What a decision is about: a backlog action, a KPI, or a stored analysis and its findings.
+DecisionSubject = Literal["action", "kpi", "analysis"]
 
 
 class Decision(BaseModel):
-    """One entry of the alignment log: who decided what about an action, when and why."""
+    """One entry of the alignment log: who decided what, when and why, about an action (or
+    who removed an action, a KPI or an analysis).
+
+    ``subject_id`` and ``subject_name`` (title, KPI name, analysis kind and source as they
+    were) keep the entry readable once its subject is removed; ``action_id`` links the
+    action while it is in the backlog and is None otherwise.
+    """
 
     id: int | None = None
-    action_id: int
+    subject: DecisionSubject = "action"
+    subject_id: int | None = None
+    subject_name: str = ""
+    action_id: int | None = None
     decision: DecisionKind
     by: str = Field(min_length=1)
     note: str = ""
     decided_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _action_is_the_subject(self) -> Decision:
+        if self.subject == "action" and self.subject_id is None:
+            self.subject_id = self.action_id
+        if self.subject == "action" and self.subject_id is None:
+            raise ValueError("a decision about an action needs the action's id")
+        return self
+
+
+class AffectedAction(BaseModel):
+    """An action kept when a record it pointed at was removed, and what changed for it."""
+
+    id: int
+    title: str
+    #: One line for a person: "loses finding 12; no finding left", "no longer waits for #3".
+    note: str
+    #: The findings it still answers after the removal.
+    finding_ids: list[int] = Field(default_factory=list)
+
+
+class Removal(BaseModel):
+    """What a removal took out of the store, its decision-log entry, and the actions kept
+    whose links to it were cut."""
+
+    decision: Decision
+    #: Findings removed with an analysis.
+    finding_ids: list[int] = Field(default_factory=list)
+    affected: list[AffectedAction] = Field(default_factory=list)
 
 
 class Retrospective(BaseModel):

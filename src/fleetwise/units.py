@@ -31,3 +31,30 @@ def percent(value: float | None, digits: int = 1) -> str:
     if value is None or not math.isfinite(value):
         return "-"
     return f"{value * 100:.{digits}f}%"
+
+
+def usd(value: float | None, digits: int = 3) -> str:
+    """Dollars for people: the sign before the symbol, thousands separators, whole dollars
+    from $100 up (cents below), and ``digits`` significant digits from $1M up
+    (``$4,490,000``): a yearly estimate is not known to the dollar."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "$0"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1_000_000:
+        magnitude = math.floor(math.log10(v))
+        v = round(v, digits - 1 - magnitude)
+        return f"{sign}${v:,.0f}"
+    if v >= 100:
+        return f"{sign}${v:,.0f}"
+    return f"{sign}${v:,.2f}"
+
+
+def count(value: float) -> str:
+    """A count or a large quantity (GPU-hours): whole, with thousands separators; under 10
+    it keeps ``sig``'s three significant digits."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 10 else sig(value)

@@ -13,10 +13,16 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 
 from fleetwise.analyze.dora import dora_report
-from fleetwise.analyze.oncall import oncall_report
+from fleetwise.analyze.oncall import OnCallConfig, oncall_report
 from fleetwise.analyze.pipeline_flow import pipeline_report
-from fleetwise.analyze.process import dora_findings, oncall_findings, pipeline_findings
+from fleetwise.analyze.process import (
+    CostAssumptions,
+    dora_findings,
+    oncall_findings,
+    pipeline_findings,
+)
 from fleetwise.collect.importers.pipeline import parse_process
+from fleetwise.plan.fleet import default_profile
 from fleetwise.present.cli.render_process import (
     dora_view,
     findings_view,
@@ -26,6 +32,8 @@ from fleetwise.present.cli.render_process import (
 
 DATA = Path(__file__).parents[1] / "data" / "process"
 EXPECTED = Path(__file__).parent / "expected"
+#: The built-in fleet profile's engineer-hour: $250,000 a year over 250 days of 8 hours.
+COSTS = CostAssumptions(loaded_usd_per_hour=default_profile().usd_per_engineer_hour)
 
 
 def render(*things: RenderableType) -> str:
@@ -45,13 +53,13 @@ def check(name: str, text: str, update: bool) -> None:
 
 def test_dora_tables(update_goldens: bool) -> None:
     report = dora_report(parse_process(DATA / "fourkeys_sample")[1])
-    text = render(dora_view(report), findings_view(dora_findings(report)))
+    text = render(dora_view(report), findings_view(dora_findings(report, COSTS)))
     check("process_dora.txt", text, update_goldens)
 
 
 def test_pipeline_tables(update_goldens: bool) -> None:
     report = pipeline_report(parse_process(DATA / "pipeline_runs.csv")[1])
-    text = render(pipeline_view(report), findings_view(pipeline_findings(report)))
+    text = render(pipeline_view(report), findings_view(pipeline_findings(report, COSTS)))
     check("process_pipeline.txt", text, update_goldens)
 
 
@@ -62,5 +70,7 @@ def test_oncall_tables(update_goldens: bool) -> None:
         for ev in parse_process(DATA / name)[1]
     ]
     report = oncall_report(pages)
-    text = render(oncall_view(report), findings_view(oncall_findings(report)))
+    text = render(
+        oncall_view(report), findings_view(oncall_findings(report, OnCallConfig(), COSTS))
+    )
     check("process_oncall.txt", text, update_goldens)

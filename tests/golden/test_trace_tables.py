@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from fleetwise.analyze.findings import trace_findings
+from fleetwise.analyze.findings import Represented, trace_findings
 from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets
 from fleetwise.present.cli.render_trace import diff_view, findings_view, report_view
 
@@ -39,7 +39,7 @@ def test_trace_analyze_two_ranks(update_goldens: bool) -> None:
 
 def test_diagnose_findings(update_goldens: bool) -> None:
     report = analyze_trace_set(DATA / "nccl_ddp_a100")
-    findings = trace_findings(report, fleet_gpus=512, usd_per_gpu_hour=2.5)
+    findings = trace_findings(report, Represented(512, 2.5, 8760.0, "512 GPUs"))
     check("trace_findings_nccl_ddp_a100.txt", render(findings_view(findings)), update_goldens)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy_financial as npf
 import pytest
+import yaml
 
 from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import load_suite
@@ -18,6 +20,7 @@ from fleetwise.present.cli import main
 from fleetwise.store import Store
 
 SUITE = Path(__file__).parents[1] / "data" / "plan" / "findings_suite.yaml"
+DEFAULT_PROFILE = resources.files("fleetwise.plan").joinpath("data/fleet_default.yaml")
 DAY_RATE, HORIZON, RATE = 1000.0, 3, 0.10
 
 
@@ -65,12 +68,16 @@ def hand_scores(a: dict[str, Any]) -> dict[str, float]:
 
 
 def test_findings_seed_actions_ranked_by_every_score(
-    seeded: tuple[str, int], capsys: pytest.CaptureFixture[str]
+    seeded: tuple[str, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, run_id = seeded
-    doc = _json(
-        ["plan", "seed", "--run", str(run_id), "--fleet-gpus", "64", "--db", url, "--json"], capsys
-    )
+    # The run's host stands for 64 fleet GPUs (a workloads entry): its findings get dollars.
+    fleet = tmp_path / "fleet.yaml"
+    doc = yaml.safe_load(DEFAULT_PROFILE.read_text())
+    doc["workloads"] = [{"match": "host:*", "represents": {"gpus": 64}}]
+    fleet.write_text(yaml.safe_dump(doc))
+    env = ["--db", url, "--fleet", str(fleet), "--json"]
+    doc = _json(["plan", "seed", "--run", str(run_id), *env], capsys)
     created = doc["created"]
     kinds = {a["finding_kind"] for a in created}
     assert {"bench.low_efficiency", "bench.dataloader_workers"} <= kinds
@@ -78,25 +85,27 @@ def test_findings_seed_actions_ranked_by_every_score(
     store = Store(url)
     findings = {f.id: f for f in store.findings("bench")}
     store.close()
+    claims = {c["finding_id"]: c for c in _json(["ledger", *env], capsys)["claims"]["items"]}
     for a in created:
         linked = [findings[fid] for fid in a["finding_ids"]]
-        costs = []
         for f in linked:
             # CPU results (the GEMM here) claim no GPU-fleet cost; the loader's input wait does
             if f.cost is not None:
-                assert f.cost.assumptions["fleet_gpus"] == 64
+                assert f.cost.assumptions["represented_gpus"] == 64
             assert all(e.source.startswith("result:") for e in f.evidence)
-            costs.append(f.cost.usd_per_year if f.cost else 0.0)
         cand = next(c for c in catalog.kinds[a["finding_kind"]] if c.title == a["title"])
-        # one action per catalog entry and kind, worth the largest of its findings
-        assert a["savings_usd_per_year"] == pytest.approx(
-            max(costs) * cand.recovers.typical, abs=0.01
-        )
-        assert a["reach"] == (64 if any(f.cost for f in linked) else None)
+        # one action per catalog entry and kind: the typical share of its findings' claims
+        backed = sum(claims[f.id]["usd_per_year"] for f in linked)
+        assert a["recovers"] == cand.recovers.typical
+        assert a["savings_usd_per_year"] == pytest.approx(backed * cand.recovers.typical, abs=0.01)
+        assert a["reach"] == (64 if backed > 0 else None)
     assert len({(a["finding_kind"], a["title"]) for a in created}) == len(created)
     assert any(a["savings_usd_per_year"] > 0 for a in created)
+    url_env = ["--fleet", str(fleet)]
     for by in ("roi", "npv", "wsjf", "rice"):
-        ranking = _json(["plan", "rank", "--by", by, "--db", url, "--json"], capsys)["ranking"]
+        ranking = _json(["plan", "rank", "--by", by, "--db", url, *url_env, "--json"], capsys)[
+            "ranking"
+        ]
         assert len(ranking) == len(created)
         for row in ranking:
             hand = hand_scores(row)
@@ -105,7 +114,7 @@ def test_findings_seed_actions_ranked_by_every_score(
         got = [row["scores"][by] for row in ranking]
         assert got == sorted(got, reverse=True)
     # seeding again adds nothing: the run is diagnosed once, every finding has its actions
-    again = ["plan", "seed", "--run", str(run_id), "--db", url, "--json"]
+    again = ["plan", "seed", "--run", str(run_id), *env]
     assert _json(again, capsys)["created"] == []
     store = Store(url)
     assert len(store.analyses("bench")) == 1

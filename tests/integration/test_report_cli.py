@@ -111,7 +111,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         "diagnose", "--trace", str(DATA / "kineto" / "nccl_ddp_a100"), "--db", db, "--json"
     )
     cli("cluster", "import", str(DATA / "clusters" / "alibaba_pods_head800.csv"), "--db", db)
-    cluster = cli_json("cluster", "analyze", "--gpus", "2000", "--db", db, "--json")
+    cluster = cli_json("cluster", "analyze", "--gpus", "512", "--db", db, "--json")
     cli("process", "import", str(DATA / "process" / "fourkeys_sample"), "--db", db)
     dora = cli_json("process", "dora", "--db", db, "--json")
     cli("plan", "seed", "--db", db)
@@ -161,15 +161,18 @@ def test_briefing_numbers_match_the_json_of_the_commands(seeded: Seeded) -> None
     for key in npv_keys:
         action_id = int(key.split(".")[1])
         assert report.figure(key).value == pytest.approx(by_id[action_id]["scores"]["npv"])
-    # Losses: each top finding's $/yr as `diagnose --json` / `cluster analyze --json` said.
-    stored = {
-        f["title"]: f["cost"]["usd_per_year"]
-        for f in seeded.trace["findings"] + seeded.cluster["findings"]
-        if f["cost"]
-    }
+    # Losses: each top finding's bounded claim on the fleet ledger, as `ledger --json` says.
+    ledger = cli_json("ledger", "--db", seeded.db, "--json")
+    claims = sorted((c["usd_per_year"] for c in ledger["claims"]["items"]), reverse=True)
     top = report.figure("losses.1.usd_per_year")
-    assert top.value == pytest.approx(max(stored.values()))
-    assert top.source.startswith("finding ") and "cluster analysis" in top.source
+    assert top.value == pytest.approx(claims[0])
+    assert top.source.startswith("finding ")
+    assert report.figure("losses.total_usd_per_year").value == pytest.approx(
+        ledger["claims"]["gpu_usd_per_year"]
+    )
+    assert report.figure("losses.total_usd_per_year").value <= (
+        ledger["capacity_gpu_hours_per_year"] * ledger["usd_per_gpu_hour"]
+    )
     # Investment: `invest compare` on the defaults (an empty scenario).
     empty = seeded.folder / "defaults.yaml"
     empty.write_text("{}\n")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fleetwise.present.cli import main
 from fleetwise.store import Store
@@ -38,6 +40,13 @@ def test_diagnose_stores_summary_and_findings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "fw.db"
+    fleet = tmp_path / "fleet.yaml"
+    doc = yaml.safe_load(
+        resources.files("fleetwise.plan").joinpath("data/fleet_default.yaml").read_text()
+    )
+    doc["pools"][0].update(gpus=1000, usd_per_gpu_hour=2)
+    doc["workloads"] = [{"match": "trace:*nccl_ddp_a100", "represents": {"gpus": 1000}}]
+    fleet.write_text(yaml.safe_dump(doc))
     code, out, _ = run_cli(
         capsys,
         "diagnose",
@@ -47,10 +56,8 @@ def test_diagnose_stores_summary_and_findings(
         str(db),
         "--tag",
         "baseline",
-        "--fleet-gpus",
-        "1000",
-        "--usd-per-gpu-hour",
-        "2",
+        "--fleet",
+        str(fleet),
     )
     assert code == 0
     assert "CPU-bound" in out and "stored as analysis 1" in out
@@ -63,12 +70,15 @@ def test_diagnose_stores_summary_and_findings(
     assert kinds[0] == "trace.host_bound"
     cost = analysis.findings[0].cost
     assert cost is not None
-    assert cost.assumptions["fleet_gpus"] == 1000 and cost.assumptions["usd_per_gpu_hour"] == 2
+    assert cost.assumptions["represented_gpus"] == 1000
+    assert cost.assumptions["usd_per_gpu_hour"] == 2
     assert cost.usd_per_year == pytest.approx(2 * cost.gpu_hours_per_year, rel=1e-6)
     code, out, _ = run_cli(
         capsys, "diagnose", "--trace", str(DATA / "trace_filter_2rank"), "--db", str(db), "--json"
     )
     assert code == 0 and json.loads(out)["analysis_id"] == 2
+    # No workloads entry matches it (the default profile): its findings have no fleet cost.
+    assert all(f["cost"] is None for f in json.loads(out)["findings"])
 
 
 def test_trace_diff_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

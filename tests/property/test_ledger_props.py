@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,9 @@ from fleetwise.analyze.ledger import (
     RuntimeEvidence,
     build_ledger,
 )
+from fleetwise.models import Cost, Finding
+from fleetwise.plan.claims import Subject, claims_for
+from fleetwise.plan.fleet import default_profile
 
 TEAMS = ("a", "b", "c")
 
@@ -150,3 +154,63 @@ def test_adding_runtime_evidence_never_changes_the_upper_buckets() -> None:
     assert split.buckets["productive"] == 6
     assert split.buckets["unattributed"] == 8
     assert split.by_team["a"]["runtime_badput"] == 2
+
+
+CLUSTER_KINDS = (
+    "cluster.queue_wait",
+    "cluster.fragmentation",
+    "cluster.lost_work",
+    "cluster.idle_capacity",
+    "cluster.utilization_gap",
+    "fleet.slow_node",
+)
+
+
+def _finding(i: int, kind: str, asked: float) -> Finding:
+    return Finding(
+        id=i,
+        kind=kind,
+        layer="orchestration",
+        title=f"f{i}",
+        cost=Cost.of_gpu_hours(asked, 2.5, "generated"),
+    )
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    jobs=job_tables(),
+    gpus=st.integers(1, 128),
+    util=st.one_of(st.none(), st.floats(0, 1)),
+    asks=st.lists(
+        st.tuples(st.sampled_from(CLUSTER_KINDS), st.floats(0, 1e9)), min_size=1, max_size=8
+    ),
+)
+def test_claims_never_exceed_their_bucket_and_adding_one_never_breaks_it(
+    jobs: JobTable, gpus: int, util: float | None, asks: list[tuple[str, float]]
+) -> None:
+    profile = default_profile()
+    activity = None if util is None else Activity(util, "SM_ACTIVE", "generated")
+    lg = build_ledger(
+        jobs, Inventory(float(gpus), 0.0, "profile", "generated"), 0.0, 150_000.0, activity=activity
+    )
+    per_year = lg.per_year(profile.hours_per_year)
+    before: dict[str, float] = {}
+    for n in range(1, len(asks) + 1):
+        subjects = [
+            Subject(_finding(i, kind, asked), "jobs:generated")
+            for i, (kind, asked) in enumerate(asks[:n])
+        ]
+        claims = claims_for(subjects, lg, profile)
+        assert claims.gpu_hours <= lg.capacity * per_year * (1 + 1e-9) + 1e-6
+        for use in claims.buckets:
+            available = lg.buckets[use.bucket] * per_year
+            assert use.combined_gpu_hours <= available * (1 + 1e-9) + 1e-6
+            members = [c for c in claims.claims if c.group == use.group]
+            assert math.fsum(c.gpu_hours for c in members) == pytest.approx(
+                use.combined_gpu_hours, rel=1e-9, abs=1e-6
+            )
+            # A new finding may add to its bucket's total, never past the bucket.
+            assert use.combined_gpu_hours >= before.get(use.group, 0.0) - 1e-6
+            before[use.group] = use.combined_gpu_hours
+        for c in claims.claims:
+            assert 0 <= c.gpu_hours <= c.asked_gpu_hours * (1 + 1e-9) + 1e-6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleetwise.analyze.bench_findings import CostModel, bench_findings
+from fleetwise.analyze.findings import Represented
 from fleetwise.models import Peak, ResultRecord
 from fleetwise.stats import summarize
 
@@ -33,10 +34,12 @@ def test_low_efficiency_cites_the_result_and_prices_the_gap() -> None:
     r = result(7, "compute.gemm", "tflops", [1.0, 1.0, 1.0], size=64, device="cuda")
     r.peak = Peak(value=10.0, unit="x", source="datasheet")
     r.efficiency = 0.1
-    (f,) = [f for f in bench_findings([r]) if f.kind == "bench.low_efficiency"]
+    rep = Represented(512, 2.5, 8760.0, "512 GPUs")
+    (f,) = [f for f in bench_findings([r], CostModel(rep)) if f.kind == "bench.low_efficiency"]
     assert {e.source for e in f.evidence} == {"result:7"}
     assert f.cost is not None
-    # wasted share 1 - 0.1 / 0.6 of 512 GPUs x 8,760 h at $2.50
+    assert f.share == pytest.approx(1 - 0.1 / 0.6)
+    # wasted share 1 - 0.1 / 0.6 of the 512 GPUs the host represents x 8,760 h at $2.50
     hours = (1 - 0.1 / 0.6) * 512 * 8760
     assert f.cost.gpu_hours_per_year == pytest.approx(hours, abs=0.1)
     assert f.cost.usd_per_year == pytest.approx(hours * 2.5, rel=1e-6)
@@ -47,8 +50,17 @@ def test_a_cpu_result_claims_no_gpu_fleet_cost() -> None:
     r.calibration = {"resolved": {"device": "cpu"}}
     r.peak = Peak(value=10.0, unit="x", source="estimate")
     r.efficiency = 0.1
-    (f,) = [f for f in bench_findings([r]) if f.kind == "bench.low_efficiency"]
+    rep = Represented(512, 2.5, 8760.0, "512 GPUs")
+    (f,) = [f for f in bench_findings([r], CostModel(rep)) if f.kind == "bench.low_efficiency"]
     assert f.cost is None and "Measured on a CPU" in f.detail
+
+
+def test_a_host_that_represents_nothing_has_no_cost() -> None:
+    r = result(7, "compute.gemm", "tflops", [1.0, 1.0, 1.0], size=64, device="cuda")
+    r.peak = Peak(value=10.0, unit="x", source="datasheet")
+    r.efficiency = 0.1
+    (f,) = [f for f in bench_findings([r]) if f.kind == "bench.low_efficiency"]
+    assert f.cost is None and f.share == pytest.approx(1 - 0.1 / 0.6)
 
 
 def test_mfu_counts_as_efficiency_and_a_good_one_is_quiet() -> None:
@@ -67,7 +79,7 @@ def test_unstable_result() -> None:
 
 
 def test_dataloader_workers_and_storage_below_device() -> None:
-    m = CostModel(fleet_gpus=64, usd_per_gpu_hour=2.0, input_share=0.2)
+    m = CostModel(Represented(64, 2.0, 8760, "team a, 64 GPUs"), input_share=0.2)
     slow = result(
         10, "storage.dataloader", "samples_per_s", [100.0] * 3, num_workers=0, cache="cold"
     )

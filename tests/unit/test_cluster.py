@@ -19,7 +19,7 @@ DATA = Path(__file__).parents[1] / "data" / "clusters"
 
 def test_helios_sample_by_hand() -> None:
     _, jobs = import_jobs(DATA / "formats" / "helios_jobs.csv")
-    r = analyze_cluster(jobs, total_gpus=32, usd_per_gpu_hour=2.0)
+    r = analyze_cluster(jobs, total_gpus=32, usd_per_gpu_hour=2.0, hours_per_year=8760)
     # GPU-hours: j1 8x4h=32, j2 16x2h=32, j3 1x0.5h=0.5, j5 2x24h=48 (j4 has no GPU)
     assert r.gpu_hours == pytest.approx(112.5)
     assert r.lost_gpu_hours == pytest.approx({"failed": 32.0, "cancelled": 0.5, "timeout": 48.0})
@@ -38,7 +38,7 @@ def test_helios_sample_by_hand() -> None:
 def test_helios_telemetry_gives_allocation_and_stranded_gpus() -> None:
     _, jobs = import_jobs(DATA / "formats" / "helios_jobs.csv")
     seq = import_telemetry(DATA / "helios_vc6YE_3days.csv")
-    r = analyze_cluster(jobs, telemetry=seq)
+    r = analyze_cluster(jobs, telemetry=seq, usd_per_gpu_hour=2.5, hours_per_year=8760)
     assert r.allocation is not None and 0.5 < r.allocation < 1.0
     assert r.stranded_gpu_hours is not None and r.stranded_gpu_hours > 0
     frag = next(f for f in r.findings if f.kind == "cluster.fragmentation")
@@ -47,7 +47,12 @@ def test_helios_telemetry_gives_allocation_and_stranded_gpus() -> None:
 
 def test_dcgm_gap() -> None:
     _, jobs = import_jobs(DATA / "formats" / "helios_jobs.csv")
-    r = analyze_cluster(jobs, telemetry=import_telemetry(DATA / "formats" / "dcgm.prom"))
+    r = analyze_cluster(
+        jobs,
+        telemetry=import_telemetry(DATA / "formats" / "dcgm.prom"),
+        usd_per_gpu_hour=2.5,
+        hours_per_year=8760,
+    )
     assert r.measured_utilization == pytest.approx(0.5)
     assert any(f.kind == "cluster.utilization_gap" for f in r.findings)
 
@@ -55,7 +60,7 @@ def test_dcgm_gap() -> None:
 def test_no_gpu_jobs_is_an_input_error() -> None:
     _, jobs = import_jobs(DATA / "formats" / "helios_jobs.csv")
     with pytest.raises(InputError, match="no GPU jobs"):
-        analyze_cluster([j for j in jobs if j.gpus == 0])
+        analyze_cluster([j for j in jobs if j.gpus == 0], usd_per_gpu_hour=2.5, hours_per_year=8760)
 
 
 def test_store_keeps_jobs_once_per_source(store: Store) -> None:
@@ -77,7 +82,10 @@ def test_cli_import_and_analyze(
     assert "800 jobs (738 with GPUs) read as alibaba; 800 new" in capsys.readouterr().out
     assert main(["cluster", "import", str(pods), "--db", db_url]) == 0
     assert "0 new stored" in capsys.readouterr().out
-    assert main(["cluster", "analyze", "--db", db_url, "--gpus", "2000", "--json"]) == 0
+    # More GPUs than the fleet profile has: one line, nothing stored.
+    assert main(["cluster", "analyze", "--db", db_url, "--gpus", "2000"]) == 2
+    assert "more than the 512 GPUs of the fleet profile" in capsys.readouterr().err
+    assert main(["cluster", "analyze", "--db", db_url, "--gpus", "512", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema_version"] == 1 and doc["summary"]["gpu_jobs"] == 738
     kinds = {f["kind"] for f in doc["findings"]}

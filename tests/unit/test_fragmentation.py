@@ -218,7 +218,9 @@ def test_history_needs_placements_and_nodes() -> None:
 
 def test_cluster_report_replaces_the_count_based_finding() -> None:
     nodes, jobs = _philly()
-    report = analyze_cluster(jobs, source="philly", nodes=nodes, usd_per_gpu_hour=2.0)
+    report = analyze_cluster(
+        jobs, source="philly", nodes=nodes, usd_per_gpu_hour=2.0, hours_per_year=8760
+    )
     frag = [f for f in report.findings if f.kind == "cluster.fragmentation"]
     assert len(frag) == 1 and frag[0].cost is not None
     assert "48 GPU-hours idle on partly used nodes while 1 job waited" in frag[0].title

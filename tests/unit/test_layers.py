@@ -1,4 +1,4 @@
-"""Data flows one way (DESIGN.md): collect -> store -> analyze -> plan -> present.
+"""Data flows one way (DESIGN.md): collect -> store -> analyze -> plan -> usecases -> present.
 
 A module may import from its own layer, the layers to its left, and the shared modules
 (models, errors, units, stats, hardware, config); never from a layer to its right.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[2] / "src" / "fleetwise"
-LAYERS = ["collect", "store", "analyze", "plan", "present"]
+LAYERS = ["collect", "store", "analyze", "plan", "usecases", "present"]
 
 
 def layer_of(module: str) -> int | None:

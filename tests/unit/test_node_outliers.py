@@ -41,7 +41,7 @@ def test_a_node_fifteen_percent_slower_is_an_outlier() -> None:
     assert tf.peers_median == 100.0 and tf.slowdown == pytest.approx(0.2)
     lat = next(o for o in found if o.metric == "latency")
     assert lat.slowdown == pytest.approx(1 - 10.0 / 12.5)
-    (finding,) = outlier_findings(found, {"n3": 8}, usd_per_gpu_hour=2.0)
+    (finding,) = outlier_findings(found, {"n3": 8}, usd_per_gpu_hour=2.0, hours_per_year=8760)
     assert finding.kind == "fleet.slow_node" and finding.layer == "compute"
     assert finding.cost is not None
     assert finding.cost.gpu_hours_per_year == pytest.approx(0.2 * 8 * 8760)

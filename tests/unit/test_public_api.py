@@ -26,6 +26,7 @@ def test_no_unlisted_public_members() -> None:
         "stats",
         "textfile",
         "timeutil",
+        "usecases",
     }
     public = {n for n in vars(fleetwise) if not n.startswith("_")} - subpackages
     assert public == set(fleetwise.__all__) - {"__version__"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy_financial as npf
 import pytest
@@ -86,7 +87,7 @@ def test_npv_is_numpy_financial_and_falls_with_the_rate(
         effort_days=days,
         confidence=conf,
     )
-    s = score(a, Assumptions(discount_rate=rate))
+    s = score(a, replace(Assumptions.of(), discount_rate=rate))
     flows = [-s.investment_usd] + [s.benefit_usd_per_year] * 3
     assert math.isclose(s.npv, float(npf.npv(rate, flows)), rel_tol=1e-9, abs_tol=1e-6)
-    assert s.npv <= score(a, Assumptions(discount_rate=0.0)).npv + 1e-6
+    assert s.npv <= score(a, replace(Assumptions.of(), discount_rate=0.0)).npv + 1e-6

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fleetwise.analyze.findings import HOURS_PER_YEAR, trace_findings
+from fleetwise.analyze.findings import Represented, trace_findings
 from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets, load_trace_set
 from fleetwise.analyze.traces_steps import find_stragglers, step_breakdown
 from fleetwise.models import Severity
@@ -32,21 +32,26 @@ def rank_copies(folder: Path, ranks: int, edit: Any = None) -> Path:
 
 def test_host_bound_finding_and_its_cost() -> None:
     report = analyze_trace_set(DATA / "nccl_ddp_a100")
-    findings = trace_findings(report, fleet_gpus=100, usd_per_gpu_hour=3.0)
+    findings = trace_findings(report, Represented(100, 3.0, 8760.0, "team a, 100 GPUs"))
     host = next(f for f in findings if f.kind == "trace.host_bound")
     assert host.severity is Severity.CRITICAL
     assert "GPU idle 78%" in host.title and "waiting on the host" in host.title
     assert host.cost is not None
     wasted = host.cost.assumptions["wasted_pct_of_gpu_time"]
-    assert host.cost.gpu_hours_per_year == pytest.approx(
-        wasted / 100 * 100 * HOURS_PER_YEAR, rel=1e-3
-    )
+    assert host.cost.gpu_hours_per_year == pytest.approx(wasted / 100 * 100 * 8760, rel=1e-3)
+    assert host.share == pytest.approx(wasted / 100, rel=1e-4)
     assert host.cost.usd_per_year == pytest.approx(3.0 * host.cost.gpu_hours_per_year, rel=1e-6)
-    assert {"fleet_gpus", "usd_per_gpu_hour", "basis"} <= set(host.cost.assumptions)
+    assert {"represented_gpus", "usd_per_gpu_hour", "basis"} <= set(host.cost.assumptions)
     assert all(e.source == f"trace:{DATA / 'nccl_ddp_a100'}" for e in host.evidence)
     # most expensive first
     costs = [f.cost.usd_per_year for f in findings if f.cost]
     assert costs == sorted(costs, reverse=True)
+
+
+def test_a_trace_that_represents_nothing_has_no_cost() -> None:
+    findings = trace_findings(analyze_trace_set(DATA / "nccl_ddp_a100"))
+    assert findings and all(f.cost is None for f in findings)
+    assert all(f.share is not None and 0 < f.share <= 1 for f in findings)
 
 
 def test_low_overlap_on_the_two_rank_set() -> None:

@@ -16,9 +16,10 @@ Four kinds, each with evidence pointing at the results (``result:<id>``):
   ``STORAGE_RATIO`` of the device's sequential read bandwidth (``storage.fio`` rw=read in the
   same run). Wasted share = ``input_share x (1 - loader / device)``.
 
-Cost as for trace findings (``analyze.findings``): the wasted share of ``fleet_gpus x 8,760 h``
-x ``workload_share`` (the share of the fleet's GPU time running work like the case), priced
-at ``usd_per_gpu_hour``; every figure is an argument and is kept in the cost's assumptions.
+Cost as for trace findings (``analyze.findings``): the wasted share (``Finding.share``) of the
+GPUs the run's host represents in the fleet profile, times hours per year, at the profile's
+price. A host that represents nothing (a CPU test machine, a laptop) gets no cost: its
+findings are that host's only.
 """
 
 from __future__ import annotations
@@ -27,11 +28,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fleetwise.analyze.findings import (
-    DEFAULT_FLEET_GPUS,
-    DEFAULT_USD_PER_GPU_HOUR,
-    HOURS_PER_YEAR,
-)
+from fleetwise.analyze.findings import Represented
 from fleetwise.models import (
     Cost,
     Evidence,
@@ -54,20 +51,23 @@ DEFAULT_INPUT_SHARE = 0.2
 
 @dataclass(frozen=True)
 class CostModel:
-    fleet_gpus: int = DEFAULT_FLEET_GPUS
-    usd_per_gpu_hour: float = DEFAULT_USD_PER_GPU_HOUR
-    workload_share: float = 1.0
+    """What a run's host represents in the fleet (the profile's ``workloads``; None: this
+    host only, no fleet cost) and the assumed input share of a training step."""
+
+    represents: Represented | None = None
     input_share: float = DEFAULT_INPUT_SHARE
 
-    def cost(self, wasted_share: float, basis: str) -> Cost:
-        hours = wasted_share * self.workload_share * self.fleet_gpus * HOURS_PER_YEAR
+    def cost(self, wasted_share: float, basis: str) -> Cost | None:
+        rep = self.represents
+        if rep is None:
+            return None
         return Cost.of_gpu_hours(
-            hours,
-            self.usd_per_gpu_hour,
+            wasted_share * rep.gpus * rep.hours_per_year,
+            rep.usd_per_gpu_hour,
             basis,
-            fleet_gpus=self.fleet_gpus,
-            hours_per_year=HOURS_PER_YEAR,
-            workload_share=self.workload_share,
+            represents=rep.label,
+            represented_gpus=rep.gpus,
+            hours_per_year=rep.hours_per_year,
             wasted_share=round(wasted_share, 6),
         )
 
@@ -143,6 +143,7 @@ def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
             Evidence(label="efficiency", value=round(eff, 4), unit="fraction", source=_src(r)),
         ],
         cost=cost,
+        share=wasted if _on_gpu(r) else None,
         recommendations=["bf16 autocast", "torch.compile", "larger batch per device"],
     )
 
@@ -226,6 +227,7 @@ def _dataloader_workers(group: Sequence[ResultRecord], m: CostModel) -> Finding 
         cost=m.cost(
             wasted, f"input wait ({m.input_share:.0%} of a step) saved by the fast setting"
         ),
+        share=wasted,
         recommendations=[f"num_workers={nw_fast}", "persistent_workers=True for short epochs"],
     )
 
@@ -266,6 +268,7 @@ def _storage_below_device(results: Sequence[ResultRecord], m: CostModel) -> Find
             Evidence(label="device read MB/s", value=_median(dev), unit="MB/s", source=_src(dev)),
         ],
         cost=m.cost(wasted, f"input wait ({m.input_share:.0%} of a step) x unused bandwidth"),
+        share=wasted,
         recommendations=["pack small files into shards", "more loader workers"],
     )
 

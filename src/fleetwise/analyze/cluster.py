@@ -16,8 +16,8 @@ Definitions:
   the nodes instead (GPUs idle on partly used nodes while a waiting job could not be
   placed), and that finding replaces the telemetry one.
 
-Yearly figures scale the log's span to 365 days; dollars are GPU-hours times
-``usd_per_gpu_hour`` (an input; ``plan/data/invest_defaults.yaml`` has the sourced one).
+Yearly figures scale the log's span to ``hours_per_year``; dollars are GPU-hours times
+``usd_per_gpu_hour``. Both are inputs, taken from the fleet profile (``plan/fleet.py``).
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ def analyze_cluster(
     source: str = "store:jobs",
     telemetry: ClusterSeries | None = None,
     total_gpus: int | None = None,
-    usd_per_gpu_hour: float = 2.50,
+    usd_per_gpu_hour: float,
+    hours_per_year: float,
     wait_target_h: float = 1.0,
     nodes: Sequence[NodeRecord] = (),
 ) -> ClusterReport:
@@ -135,7 +136,7 @@ def analyze_cluster(
         max(j.submit_time, j.start_time or j.submit_time, j.end_time or t_first) for j in gpu_jobs
     )
     span_days = max((t_last - t_first).total_seconds() / 86400, 1 / 24)
-    per_year = 365.0 / span_days
+    per_year = hours_per_year / 24.0 / span_days
 
     started = [j for j in gpu_jobs if j.start_time is not None]
     waits = np.array(
@@ -268,7 +269,7 @@ def analyze_cluster(
                 now = snapshot(nodes, jobs)
         else:
             placed, now = found, snapshot(nodes, jobs)
-            finding = placement_finding(placed, now, src, usd_per_gpu_hour)
+            finding = placement_finding(placed, now, src, usd_per_gpu_hour, hours_per_year)
             if finding is not None:
                 findings[:] = [f for f in findings if f.kind != finding.kind] + [finding]
     return ClusterReport(
@@ -292,12 +293,14 @@ def analyze_cluster(
     )
 
 
-def placement_finding(h: History, now: Snapshot, src: str, usd: float) -> Finding | None:
+def placement_finding(
+    h: History, now: Snapshot, src: str, usd: float, hours_per_year: float
+) -> Finding | None:
     """The node-level fragmentation finding: GPUs idle on partly used nodes while a
     waiting job could not be placed; None when no job was ever blocked by placement."""
     if h.blocked_stranded_gpu_hours <= 0:
         return None
-    per_year = 365 * 24 / max(h.hours, 1.0)
+    per_year = hours_per_year / max(h.hours, 1.0)
     share = h.blocked_stranded_gpu_hours / (h.capacity_gpus * max(h.hours, 1.0))
     return Finding(
         kind="cluster.fragmentation",
@@ -377,7 +380,7 @@ def _telemetry_findings(
     if t is not None and len(t.times) > 1 and t.unit == "GPUs":
         dt_h = np.diff(t.times).astype(np.float64) / 3600
         dt_h = np.append(dt_h, np.median(dt_h))
-        t_per_year = 365 * 24 / float(dt_h.sum())
+        t_per_year = per_year * 24 * span_days / float(dt_h.sum())  # hours a year / span
         if not np.all(np.isnan(t.busy)) and not np.all(np.isnan(t.total)):
             allocation = float(np.nansum(t.busy * dt_h) / np.nansum(t.total * dt_h))
             idle_hours = float(np.nansum((t.total - t.busy) * dt_h)) * t_per_year

@@ -1,23 +1,32 @@
 """Findings a user can act on, each with its evidence and what it costs per year.
 
-Trace findings (``trace_findings``) read a ``TraceReport``. Cost model: a finding names the
-share of GPU time it wastes on the traced job; scaled to a fleet that runs jobs like it
-around the clock, that share of ``fleet_gpus x 8,760 h`` is the GPU-hours lost per year, and
-``usd_per_gpu_hour`` turns it into dollars. Both figures are options with stated defaults
-(512 GPUs; $2.50 per GPU-hour, a common on-demand cloud rate for A100-class GPUs in 2024-25),
-and every cost carries its assumptions.
+Trace findings (``trace_findings``) read a ``TraceReport``. A finding names the share of GPU
+time it wastes on the traced job (``Finding.share``). It reaches GPU-hours and dollars only
+through what the trace represents (``Represented``, from the fleet profile's ``workloads``):
+that share of ``represented GPUs x hours per year``, priced at the profile's rate. A trace
+that represents nothing has no cost: its finding is that trace's only. The fleet ledger
+(``plan.claims``) then bounds every cost by the bucket it draws on.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import fmean
 
 from fleetwise.analyze.traces_report import TraceReport
 from fleetwise.models import Cost, Evidence, Finding, Severity
 
-DEFAULT_FLEET_GPUS = 512
-DEFAULT_USD_PER_GPU_HOUR = 2.50
-HOURS_PER_YEAR = 8760
+
+@dataclass(frozen=True)
+class Represented:
+    """The fleet GPUs a diagnosed workload speaks for (a fleet profile ``workloads`` entry),
+    their price and the hours in a year: what turns a share of its GPU time into cost."""
+
+    gpus: int
+    usd_per_gpu_hour: float
+    hours_per_year: float
+    label: str
+
 
 #: Thresholds (share of the GPU window unless said otherwise) under which a pattern is noise.
 HOST_BOUND_IDLE_PCT = 30.0
@@ -42,32 +51,34 @@ def _severity(wasted_pct: float) -> Severity:
     return Severity.INFO
 
 
-def _cost(wasted_pct: float, fleet_gpus: int, usd_per_gpu_hour: float, basis: str) -> Cost:
-    hours = wasted_pct / 100.0 * fleet_gpus * HOURS_PER_YEAR
+def _cost(wasted_pct: float, rep: Represented | None, basis: str) -> Cost | None:
+    if rep is None:
+        return None
+    hours = wasted_pct / 100.0 * rep.gpus * rep.hours_per_year
     return Cost.of_gpu_hours(
         hours,
-        usd_per_gpu_hour,
+        rep.usd_per_gpu_hour,
         basis,
-        fleet_gpus=fleet_gpus,
-        hours_per_year=HOURS_PER_YEAR,
+        represents=rep.label,
+        represented_gpus=rep.gpus,
+        hours_per_year=rep.hours_per_year,
         wasted_pct_of_gpu_time=round(wasted_pct, 3),
     )
 
 
 def trace_findings(
     report: TraceReport,
-    fleet_gpus: int = DEFAULT_FLEET_GPUS,
-    usd_per_gpu_hour: float = DEFAULT_USD_PER_GPU_HOUR,
+    represents: Represented | None = None,
 ) -> list[Finding]:
     """Findings from one trace set, most expensive first."""
     found = [
         f
         for f in (
-            _host_bound(report, fleet_gpus, usd_per_gpu_hour),
-            _low_overlap(report, fleet_gpus, usd_per_gpu_hour),
-            _launch_bound(report, fleet_gpus, usd_per_gpu_hour),
-            _memcpy_heavy(report, fleet_gpus, usd_per_gpu_hour),
-            _straggler(report, fleet_gpus, usd_per_gpu_hour),
+            _host_bound(report, represents),
+            _low_overlap(report, represents),
+            _launch_bound(report, represents),
+            _memcpy_heavy(report, represents),
+            _straggler(report, represents),
         )
         if f is not None
     ]
@@ -99,7 +110,7 @@ def _idle_by_category(report: TraceReport) -> dict[str, int]:
     return totals
 
 
-def _host_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None:
+def _host_bound(report: TraceReport, rep: Represented | None) -> Finding | None:
     if not report.temporal:
         return None
     idle_pct = fmean(t.idle_pct for t in report.temporal)
@@ -139,7 +150,8 @@ def _host_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None:
                 source=src,
             ),
         ],
-        cost=_cost(wasted, fleet, usd, "GPU idle while waiting on the host, share of GPU time"),
+        cost=_cost(wasted, rep, "GPU idle while waiting on the host, share of GPU time"),
+        share=wasted / 100,
         recommendations=[
             "Capture the step with CUDA graphs (torch.compile mode='reduce-overhead')",
             "Use larger batches so each launch carries more work",
@@ -149,7 +161,7 @@ def _host_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None:
     )
 
 
-def _low_overlap(report: TraceReport, fleet: int, usd: float) -> Finding | None:
+def _low_overlap(report: TraceReport, rep: Represented | None) -> Finding | None:
     windows = {t.rank: t.window_us for t in report.temporal}
     exposed_pcts: list[float] = []
     overlaps: list[float] = []
@@ -191,9 +203,8 @@ def _low_overlap(report: TraceReport, fleet: int, usd: float) -> Finding | None:
                 source=src,
             ),
         ],
-        cost=_cost(
-            exposed, fleet, usd, "communication not hidden behind computation, share of GPU time"
-        ),
+        cost=_cost(exposed, rep, "communication not hidden behind computation, share of GPU time"),
+        share=exposed / 100,
         recommendations=[
             "Tune DDP bucket_cap_mb / FSDP prefetching so gradients reduce during backward",
             "Check the collective runs on its own stream, not serialised by a synchronisation",
@@ -202,7 +213,7 @@ def _low_overlap(report: TraceReport, fleet: int, usd: float) -> Finding | None:
     )
 
 
-def _launch_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None:
+def _launch_bound(report: TraceReport, rep: Represented | None) -> Finding | None:
     launches = [s for s in report.launches if s.n]
     if not launches:
         return None
@@ -239,8 +250,9 @@ def _launch_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None
             ),
         ],
         cost=_cost(
-            wasted, fleet, usd, "gaps between back-to-back kernels (kernel wait), share of GPU time"
+            wasted, rep, "gaps between back-to-back kernels (kernel wait), share of GPU time"
         ),
+        share=wasted / 100,
         recommendations=[
             "Fuse small kernels (torch.compile) and capture the step with CUDA graphs",
             "Increase the work per kernel (batch size, sequence packing)",
@@ -248,7 +260,7 @@ def _launch_bound(report: TraceReport, fleet: int, usd: float) -> Finding | None
     )
 
 
-def _memcpy_heavy(report: TraceReport, fleet: int, usd: float) -> Finding | None:
+def _memcpy_heavy(report: TraceReport, rep: Represented | None) -> Finding | None:
     memory_only = sum(k.total_us for k in report.kernel_types if k.kernel_type == "MEMORY")
     windows = sum(t.window_us for t in report.temporal)
     busy = sum(t.window_us - t.idle_us for t in report.temporal)
@@ -288,7 +300,8 @@ def _memcpy_heavy(report: TraceReport, fleet: int, usd: float) -> Finding | None
         detail="Copies run while no kernel does: the step moves data instead of computing.",
         severity=_severity(pct),
         evidence=evidence,
-        cost=_cost(pct, fleet, usd, "memcpy/memset time with no kernel running, share of GPU time"),
+        cost=_cost(pct, rep, "memcpy/memset time with no kernel running, share of GPU time"),
+        share=pct / 100,
         recommendations=[
             "Pin host memory and copy with non_blocking=True on a side stream",
             "Keep tensors on the device between steps; avoid .cpu()/.to() round trips",
@@ -297,7 +310,7 @@ def _memcpy_heavy(report: TraceReport, fleet: int, usd: float) -> Finding | None
     )
 
 
-def _straggler(report: TraceReport, fleet: int, usd: float) -> Finding | None:
+def _straggler(report: TraceReport, rep: Represented | None) -> Finding | None:
     s = report.stragglers
     if not s.stragglers:
         return None
@@ -326,10 +339,10 @@ def _straggler(report: TraceReport, fleet: int, usd: float) -> Finding | None:
         evidence=evidence,
         cost=_cost(
             wasted,
-            fleet,
-            usd,
+            rep,
             "time ranks wait in collectives for the late rank, share of GPU time",
         ),
+        share=wasted / 100,
         recommendations=[
             "Check the late rank's host (throttling, noisy neighbours, a slower NIC or PCIe link)",
             "Balance the data (sequence lengths, samples per rank) across ranks",

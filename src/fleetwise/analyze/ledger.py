@@ -163,6 +163,8 @@ class Ledger:
     notes: list[str]
     #: Team rows: bucket -> GPU-hours; the row ``(fleet)`` holds what no team owns.
     by_team: dict[str, dict[str, float]]
+    #: Runtime badput and productive GPU-hours of each piece of runtime evidence.
+    by_source: dict[str, dict[str, float]]
     goodput: dict[str, float | None]
     ettr: list[dict[str, float | str | int]]
     over_allocated: float = 0.0
@@ -302,7 +304,10 @@ def build_ledger(
     idle_factor = (1 - active_share) if active_share is not None else 0.0
     team_active = {n: float(team_good[i]) * (1 - idle_factor) for i, n in enumerate(jobs.teams)}
 
-    badput, productive, team_split = _runtime_split(runtime, team_active, active, hours, notes)
+    by_source: dict[str, dict[str, float]] = {}
+    badput, productive, team_split = _runtime_split(
+        runtime, team_active, active, hours, notes, by_source
+    )
     badput_total = math.fsum(badput.values())
     represented = badput_total + productive
     unattributed = max(active - represented, 0.0)
@@ -358,6 +363,7 @@ def build_ledger(
         evidence=evidence,
         notes=notes,
         by_team=by_team,
+        by_source=by_source,
         goodput=goodput,
         ettr=_ettr(jobs, t0, t1),
         over_allocated=over,
@@ -391,6 +397,7 @@ def _runtime_split(
     active: float,
     hours: float,
     notes: list[str],
+    by_source: dict[str, dict[str, float]],
 ) -> tuple[dict[str, float], float, dict[str, tuple[float, float]]]:
     """Badput by category and productive GPU-hours of the represented GPUs, each workload
     capped by the active time left in its team (or the fleet)."""
@@ -412,8 +419,11 @@ def _runtime_split(
         combined = 1 - math.prod(1 - s for s in shares.values())
         total = sum(shares.values())
         lost_here = got * combined
+        mine = by_source.setdefault(r.source, {"represented": 0.0})
+        mine["represented"] += got
         for k, s in shares.items():
             badput[k] = badput.get(k, 0.0) + lost_here * s / total
+            mine[k] = mine.get(k, 0.0) + lost_here * s / total
         productive += got - lost_here
         fleet_left -= got
         if r.team in left:

@@ -27,7 +27,6 @@ from fleetwise.models import (
 
 #: A node this much slower than its peers on the same case is reported (issue 9).
 DEFAULT_THRESHOLD = 0.15
-HOURS_PER_YEAR = 8760.0
 _LAYERS: dict[str, FindingLayer] = {
     "compute": "compute",
     "storage": "storage",
@@ -102,12 +101,14 @@ def node_outliers(
 def outlier_findings(
     outliers: Sequence[NodeOutlier],
     gpus_per_node: Mapping[str, int],
-    usd_per_gpu_hour: float = 2.50,
+    *,
+    usd_per_gpu_hour: float,
+    hours_per_year: float,
 ) -> list[Finding]:
     """One finding per slow node (its worst case as the headline, every case as evidence).
 
     Cost: a node that runs ``s`` slower does ``s`` less work in every hour it is busy, so
-    it wastes ``s x GPUs x 8,760`` GPU-hours a year at full allocation. Nodes without
+    it wastes ``s x GPUs x hours per year`` GPU-hours a year at full allocation. Nodes without
     GPUs get no GPU-hour cost.
     """
     by_node: dict[str, list[NodeOutlier]] = {}
@@ -119,11 +120,11 @@ def outlier_findings(
         gpus = gpus_per_node.get(node, 0)
         cost = None
         if gpus > 0:
-            hours = worst.slowdown * gpus * HOURS_PER_YEAR
+            hours = worst.slowdown * gpus * hours_per_year
             cost = Cost.of_gpu_hours(
                 hours,
                 usd_per_gpu_hour,
-                "worst slowdown x GPUs x 8,760 h (node fully allocated)",
+                f"worst slowdown x GPUs x {hours_per_year:,.0f} h (node fully allocated)",
                 gpus_on_node=gpus,
             )
         layer = worst.benchmark.split(".")[0]  # compute.gemm -> compute

@@ -23,9 +23,9 @@ WEEKS_PER_YEAR = 365.25 / 7
 
 @dataclass(frozen=True)
 class CostAssumptions:
-    #: Fully loaded cost of an engineer-hour (salary, benefits, overhead), USD. An
-    #: assumption to replace with your own figure (--loaded-cost).
-    loaded_usd_per_hour: float = 100.0
+    #: Fully loaded cost of an engineer-hour (salary, benefits, overhead), USD: the fleet
+    #: profile's (``FleetProfile.usd_per_engineer_hour``).
+    loaded_usd_per_hour: float
     #: Share of a pipeline's waiting that blocks the developer who triggered it.
     blocked_fraction: float = 0.5
     #: People busy while a failed deployment is being recovered.
@@ -53,7 +53,7 @@ def _severity(usd: float) -> Severity:
 
 
 def pipeline_findings(
-    r: PipelineReport, a: CostAssumptions = CostAssumptions(), source: str = "store:pipeline"
+    r: PipelineReport, a: CostAssumptions, source: str = "store:pipeline"
 ) -> list[Finding]:
     out: list[Finding] = []
     stage = next((s for s in r.stages if s.stage == r.bottleneck), None)
@@ -133,9 +133,7 @@ def pipeline_findings(
     return out
 
 
-def dora_findings(
-    r: DoraReport, a: CostAssumptions = CostAssumptions(), source: str = "store:dora"
-) -> list[Finding]:
+def dora_findings(r: DoraReport, a: CostAssumptions, source: str = "store:dora") -> list[Finding]:
     m = r.overall
     out: list[Finding] = []
     if m.change_failure_rate and m.recovery_time_hours and m.deploys_per_week:
@@ -208,11 +206,10 @@ def dora_findings(
 
 def oncall_findings(
     r: OnCallReport,
-    cfg: OnCallConfig | None = None,
-    a: CostAssumptions = CostAssumptions(),
+    cfg: OnCallConfig,
+    a: CostAssumptions,
     source: str = "store:oncall",
 ) -> list[Finding]:
-    cfg = cfg or OnCallConfig()
     out: list[Finding] = []
     if not r.pages:
         return out

@@ -111,6 +111,7 @@ def actions_for_finding(
                 finding_ids=[finding.id] if finding.id is not None else [],
                 effects=effects,
                 savings_usd_per_year=round(max(usd, 0.0) * r.typical, 2),
+                recovers=r.typical,
                 one_time_cost_usd=cand.one_time_cost_usd,
                 effort_days=cand.effort_days,
                 confidence=cand.confidence,

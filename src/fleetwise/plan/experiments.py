@@ -9,9 +9,10 @@ of the metric with ``analyze.compare.compare_medians`` (permutation test or Welc
 run medians; a ratio with its 95% CI).
 
 Pricing: speedup s (> 1 = the variant is better) saves ``1 - 1/s`` of the time of the work it
-applies to, so GPU-hours/yr = gpus x 8,760 x utilization x affected_share x (1 - 1/s), at
-``usd_per_gpu_hour``. The CI of s gives the CI of the money. A slower variant is a negative
-saving, reported as such.
+applies to, so GPU-hours/yr = gpus x hours per year x utilization x affected_share x
+(1 - 1/s), at ``usd_per_gpu_hour``. Price and hours per year come from the fleet profile;
+gpus too unless the file narrows them (never more GPUs than the fleet has). The CI of s
+gives the CI of the money. A slower variant is a negative saving, reported as such.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetwise.analyze.compare import compare_medians
-from fleetwise.analyze.findings import DEFAULT_USD_PER_GPU_HOUR, HOURS_PER_YEAR
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.collect.runner import RunInterrupted, RunObserver, run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
-from fleetwise.errors import FleetwiseError
+from fleetwise.errors import FleetwiseError, InputError
 from fleetwise.models import Action, Experiment, ExperimentOutcome, ResultRecord, ResultStatus
 from fleetwise.plan import yamlfile
+from fleetwise.plan.fleet import FleetProfile
 from fleetwise.store import Store
 
 
@@ -51,8 +52,15 @@ class Sampling(_Strict):
 
 
 class Fleet(_Strict):
-    gpus: int = Field(ge=1)
-    usd_per_gpu_hour: float = Field(default=DEFAULT_USD_PER_GPU_HOUR, gt=0)
+    #: GPUs whose work the experiment speaks for; unset: the whole fleet of the profile.
+    gpus: int | None = Field(default=None, ge=1)
+    #: Set from the fleet profile (price of ``pool``, else the fleet's) when the experiment
+    #: runs; a file that sets it is rejected, so a price is written once.
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    #: The profile's pool the GPUs belong to (unset: the fleet's blended price).
+    pool: str | None = None
+    #: Set from the fleet profile when the experiment runs.
+    hours_per_year: float | None = Field(default=None, gt=0, le=8784)
     #: Share of the year the GPUs are busy.
     utilization: float = Field(default=1.0, gt=0, le=1)
     #: Share of busy GPU time the measured work accounts for (the loader's wait, the step...).
@@ -79,6 +87,11 @@ def load_experiment(path: Path) -> tuple[ExperimentSpec, dict[str, Suite]]:
     validated by the benchmark itself, so nothing runs (or is stored) on a typo."""
     doc = yamlfile.read(path, "experiment")
     spec = doc.validate(ExperimentSpec)
+    for field in ("usd_per_gpu_hour", "hours_per_year"):
+        if getattr(spec.fleet, field) is not None:
+            raise doc.error(
+                ["fleet", field], "comes from the fleet profile (fleetwise fleet show); remove it"
+            )
     bench = registry().get(spec.benchmark)
     if bench is None:
         raise doc.error(["benchmark"], f"unknown benchmark; known: {', '.join(registry())}")
@@ -125,10 +138,42 @@ def load_experiment(path: Path) -> tuple[ExperimentSpec, dict[str, Suite]]:
     return spec, suites
 
 
+def resolve_fleet(fleet: Fleet, profile: FleetProfile, where: str) -> Fleet:
+    """The experiment's fleet with the profile's figures filled in; more GPUs than the
+    fleet has is an error (no figure may speak for GPUs that do not exist)."""
+    pool = fleet.pool or ""
+    if pool and pool not in {p.name for p in profile.pools}:
+        raise InputError(
+            f"{where}: fleet.pool {pool!r} is not a pool of the fleet profile "
+            f"({', '.join(p.name for p in profile.pools)})"
+        )
+    have = profile.gpus_of(pool)
+    gpus = fleet.gpus if fleet.gpus is not None else have
+    if gpus > have:
+        raise InputError(
+            f"{where}: fleet.gpus {gpus} is more than the {have} GPUs of the "
+            f"fleet profile ({profile.path or 'built-in default'})"
+        )
+    return fleet.model_copy(
+        update={
+            "gpus": gpus,
+            "usd_per_gpu_hour": profile.price(pool),
+            "hours_per_year": profile.hours_per_year,
+        }
+    )
+
+
 def price(speedup: float, fleet: Fleet) -> tuple[float, float]:
-    """(GPU-hours/yr, $/yr) saved by a speedup on the fleet's affected work."""
+    """(GPU-hours/yr, $/yr) saved by a speedup on the fleet's affected work (a fleet
+    resolved against the profile)."""
+    if fleet.gpus is None or fleet.usd_per_gpu_hour is None or fleet.hours_per_year is None:
+        raise ValueError("price() needs a fleet resolved against the fleet profile")
     hours = (
-        fleet.gpus * HOURS_PER_YEAR * fleet.utilization * fleet.affected_share * (1 - 1 / speedup)
+        fleet.gpus
+        * fleet.hours_per_year
+        * fleet.utilization
+        * fleet.affected_share
+        * (1 - 1 / speedup)
     )
     return hours, hours * fleet.usd_per_gpu_hour
 
@@ -187,6 +232,7 @@ def run_experiment(
     path: Path,
     *,
     workdir: Path,
+    profile: FleetProfile,
     action_id: int | None = None,
     observer: RunObserver | None = None,
 ) -> Experiment:
@@ -195,6 +241,7 @@ def run_experiment(
     A side that fails stores the experiment as failed (its runs stay) and raises.
     """
     spec, suites = load_experiment(path)
+    spec = spec.model_copy(update={"fleet": resolve_fleet(spec.fleet, profile, str(path))})
     attach = action_id if action_id is not None else spec.action
     if attach is not None:
         store.get_action(attach)  # InputError before anything is written

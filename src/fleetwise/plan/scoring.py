@@ -26,14 +26,12 @@ from typing import Literal
 
 from fleetwise.errors import MissingDependencyError
 from fleetwise.models import Action
+from fleetwise.plan.fleet import FleetProfile, default_profile
 
 ScoreName = Literal["roi", "npv", "payback", "wsjf", "rice"]
 SCORE_NAMES: tuple[ScoreName, ...] = ("roi", "npv", "payback", "wsjf", "rice")
 
 #: A loaded engineering person-day (salary, benefits, overhead); override per backlog.
-DEFAULT_USD_PER_PERSON_DAY = 1000.0
-DEFAULT_HORIZON_YEARS = 3
-DEFAULT_DISCOUNT_RATE = 0.10
 #: Intercom's RICE counts effort in person-months; 20 working days make one.
 WORKDAYS_PER_MONTH = 20.0
 FIBONACCI = (1, 2, 3, 5, 8, 13, 20)
@@ -50,11 +48,18 @@ DEFAULT_RICE_IMPACT = 1.0
 
 @dataclass(frozen=True)
 class Assumptions:
-    """What turns an action's figures into scores; every field is an overridable default."""
+    """What turns an action's figures into scores: the fleet profile's horizon, discount
+    rate and loaded person-day (``Assumptions.of(profile)``; the built-in profile's when
+    none is given)."""
 
-    horizon_years: int = DEFAULT_HORIZON_YEARS
-    discount_rate: float = DEFAULT_DISCOUNT_RATE
-    usd_per_person_day: float = DEFAULT_USD_PER_PERSON_DAY
+    horizon_years: int
+    discount_rate: float
+    usd_per_person_day: float
+
+    @classmethod
+    def of(cls, profile: FleetProfile | None = None) -> Assumptions:
+        p = profile or default_profile()
+        return cls(p.horizon_years, p.discount_rate, p.usd_per_person_day)
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,9 @@ def _npv(rate: float, flows: Sequence[float]) -> float:
     return float(numpy_financial.npv(rate, list(flows)))
 
 
-def score(action: Action, assumptions: Assumptions = Assumptions()) -> Scores:
+def score(action: Action, assumptions: Assumptions | None = None) -> Scores:
     """Every score of one action (pure; the same inputs give the same numbers)."""
-    a = assumptions
+    a = assumptions or Assumptions.of()
     derived: list[str] = []
     investment = action.one_time_cost_usd + action.effort_days * a.usd_per_person_day
     benefit = action.savings_usd_per_year * action.confidence
@@ -177,7 +182,7 @@ def _same(x: float, y: float) -> bool:
 
 
 def rank(
-    actions: Sequence[Action], by: ScoreName = "roi", assumptions: Assumptions = Assumptions()
+    actions: Sequence[Action], by: ScoreName = "roi", assumptions: Assumptions | None = None
 ) -> list[Ranked]:
     """Actions best first by ``by``; ties broken by ``TIE_BREAKERS`` then id, and explained."""
     scored = [(a, score(a, assumptions)) for a in actions]

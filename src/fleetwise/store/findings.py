@@ -20,6 +20,7 @@ def finding_row(f: Finding) -> FindingRow:
         "evidence": [e.model_dump(mode="json") for e in f.evidence],
         "cost": f.cost.model_dump(mode="json") if f.cost else None,
         "recommendations": list(f.recommendations),
+        "share": f.share,
     }
     return FindingRow(
         kind=f.kind,
@@ -46,6 +47,7 @@ def finding_record(row: FindingRow) -> Finding:
         evidence=[Evidence.model_validate(e) for e in data.get("evidence", [])],
         cost=Cost.model_validate(cost) if cost else None,
         recommendations=[str(r) for r in data.get("recommendations", [])],
+        share=data.get("share"),
     )
 
 

@@ -59,7 +59,7 @@ def action_record(row: ActionRow) -> Action:
     )
 
 
-def _fill(row: ActionRow, a: Action) -> None:
+def fill_action_row(row: ActionRow, a: Action) -> None:
     row.title, row.status, row.owner = a.title, a.status.value, a.owner
     row.finding_kind, row.source = a.finding_kind, a.source
     row.data = _action_data(a)
@@ -72,7 +72,7 @@ def add_actions(
     rows = []
     for a in actions:
         row = ActionRow(created_at=_now())
-        _fill(row, a)
+        fill_action_row(row, a)
         rows.append(row)
     s.add_all(rows)
     s.flush()
@@ -108,7 +108,7 @@ def get_action(s: Session, action_id: int) -> Action:
 def update_action(s: Session, action: Action) -> None:
     if action.id is None:
         raise InputError("an action must be stored before it can be updated")
-    _fill(_action_row(s, action.id), action)
+    fill_action_row(_action_row(s, action.id), action)
 
 
 # -- KPIs ------------------------------------------------------------------------------------
@@ -190,10 +190,22 @@ def get_experiment(s: Session, experiment_id: int) -> Experiment:
 # -- decisions -------------------------------------------------------------------------------
 def add_decision(s: Session, decision: Decision, new_status: ActionStatus) -> int:
     """Log the decision and set the action's status in the same transaction."""
+    if decision.action_id is None:
+        raise InputError("a decision that moves an action's status needs the action")
     action_row = _action_row(s, decision.action_id)
     action = action_record(action_row).model_copy(update={"status": new_status})
-    _fill(action_row, action)
+    fill_action_row(action_row, action)
+    return log_decision(
+        s, decision.model_copy(update={"subject_name": decision.subject_name or action.title})
+    )
+
+
+def log_decision(s: Session, decision: Decision) -> int:
+    """Add one entry to the decision log (its subject's changes are the caller's)."""
     row = DecisionRow(
+        subject=decision.subject,
+        subject_id=decision.subject_id,
+        subject_name=decision.subject_name,
         action_id=decision.action_id,
         decision=decision.decision.value,
         decided_by=decision.by,
@@ -212,6 +224,9 @@ def query_decisions(s: Session, action_id: int | None = None) -> list[Decision]:
     return [
         Decision(
             id=r.id,
+            subject=r.subject,  # type: ignore[arg-type]  # validated by pydantic
+            subject_id=r.subject_id,
+            subject_name=r.subject_name,
             action_id=r.action_id,
             decision=DecisionKind(r.decision),
             by=r.decided_by,

@@ -260,13 +260,17 @@ class ExperimentRow(Base):
 
 
 class DecisionRow(Base):
-    """One entry of the decision log about an action."""
+    """One entry of the decision log: about an action, a KPI or an analysis. The subject's
+    id and name stay when it is removed; ``action_id`` links the action while it exists."""
 
     __tablename__ = "plan_decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    action_id: Mapped[int] = mapped_column(
-        ForeignKey("plan_actions.id", ondelete="CASCADE"), index=True
+    subject: Mapped[str] = mapped_column(String(16), default="action")
+    subject_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    subject_name: Mapped[str] = mapped_column(Text, default="")
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_actions.id", ondelete="SET NULL"), nullable=True, index=True
     )
     decision: Mapped[str] = mapped_column(String(16))
     decided_by: Mapped[str] = mapped_column(String(255))

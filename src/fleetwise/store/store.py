@@ -42,6 +42,7 @@ from fleetwise.models import (
     NodeRecord,
     Peak,
     ProcessEvent,
+    Removal,
     ResultRecord,
     Retrospective,
     RunRecord,
@@ -50,6 +51,7 @@ from fleetwise.models import (
     Summary,
 )
 from fleetwise.store import plan as plan_rows
+from fleetwise.store import removal
 from fleetwise.store.findings import add_analysis, query_analyses
 from fleetwise.store.jobs import add_jobs, query_jobs, query_nodes, replace_nodes
 from fleetwise.store.process import add_events as add_process_events
@@ -373,6 +375,12 @@ class Store:
         """Findings of every analysis of ``kind`` carrying ``tag`` (all without them)."""
         return [f for a in self.analyses(kind, tag) for f in a.findings]
 
+    def remove_analysis(self, analysis_id: int, *, by: str, why: str = "") -> Removal:
+        """Delete an analysis and its findings, unlink the actions that answered them
+        (they stay) and log who removed it and why, in one transaction."""
+        with self._session() as s:
+            return removal.remove_analysis(s, analysis_id, by, why)
+
     # -- cluster jobs ----------------------------------------------------------------------
     def add_jobs(self, records: Sequence[JobRecord], source: str) -> int:
         """Store a cluster log's jobs in one transaction; jobs already stored from the same
@@ -443,6 +451,12 @@ class Store:
         with self._session() as s:
             plan_rows.update_action(s, action)
 
+    def remove_action(self, action_id: int, *, by: str, why: str = "") -> Removal:
+        """Delete an action (actions waiting for it stop waiting; its decisions and
+        experiments stay, unlinked) and log who removed it and why, in one transaction."""
+        with self._session() as s:
+            return removal.remove_action(s, action_id, by, why)
+
     def add_kpi(self, kpi: KPI) -> int:
         with self._session() as s:
             return plan_rows.add_kpi(s, kpi)
@@ -450,6 +464,12 @@ class Store:
     def kpis(self) -> list[KPI]:
         with self._session() as s:
             return plan_rows.query_kpis(s)
+
+    def remove_kpi(self, name: str, *, by: str, why: str = "") -> Removal:
+        """Delete a KPI (actions lose their expected effect on it) and log who removed it
+        and why, in one transaction."""
+        with self._session() as s:
+            return removal.remove_kpi(s, name, by, why)
 
     def save_experiment(self, experiment: Experiment) -> int:
         """Insert an experiment (no id) or update the stored one; returns its id."""

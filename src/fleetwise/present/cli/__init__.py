@@ -12,15 +12,18 @@ import typer
 
 from fleetwise.errors import FleetwiseError
 from fleetwise.present.cli import (
+    analysis,
     bench,
     capacity,
     cluster,
     decide,
     env,
     experiment,
+    fleet,
     history,
     invest,
     kpi,
+    ledger,
     report,
     retro,
     serve,
@@ -52,6 +55,9 @@ app.add_typer(trace.app, name="trace")
 app.command("diagnose")(trace.diagnose_cmd)
 app.command("serve")(serve.serve_cmd)
 app.add_typer(report.app, name="report")
+app.add_typer(analysis.app, name="analysis")
+app.add_typer(fleet.app, name="fleet")
+app.command("ledger")(ledger.ledger_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,11 @@ from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_sui
 from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
 from fleetwise.config import work_dir
 from fleetwise.models import ResultRecord, RunRecord
+from fleetwise.plan.fleet import FleetProfile
 from fleetwise.present.cli import history
 from fleetwise.present.cli.common import (
     DbOption,
+    FleetOption,
     JsonOption,
     open_store,
     print_json,
@@ -34,6 +36,7 @@ from fleetwise.present.cli.render import (
 )
 from fleetwise.present.export import results_csv, run_document, to_json
 from fleetwise.store import Store
+from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(help="Run benchmark suites and work with their results.", no_args_is_help=True)
 
@@ -110,6 +113,7 @@ def run_cmd(
     per: Annotated[Per, typer.Option(help="With --executor ray: a run per node or per GPU.")] = (
         Per.NODE
     ),
+    fleet: FleetOption = None,
 ) -> None:
     """Run a suite (default: quick) and print its summary table."""
     if resume_run is None and suite is None:
@@ -119,12 +123,24 @@ def run_cmd(
     if executor is Executor.RAY and resume_run is not None:
         raise typer.BadParameter("--resume runs locally; re-run the suite with --executor ray")
     loaded: Suite | None = load_suite(suite) if suite is not None else None
-    store = open_store(db)
     observer = _Progress(enabled=progress and not json_out)
-    if executor is Executor.RAY:
-        assert loaded is not None
-        _run_on_ray(store, loaded, address, per, tag or (), observer, json_out)
-        return
+    with open_store(db) as store:
+        if executor is Executor.RAY:
+            assert loaded is not None
+            profile = profile_for(fleet)
+            _run_on_ray(store, loaded, address, per, tag or (), observer, json_out, profile)
+            return
+        _run_local(store, loaded, resume_run, tag or (), observer, json_out)
+
+
+def _run_local(
+    store: Store,
+    loaded: Suite | None,
+    resume_run: int | None,
+    tag: Sequence[str],
+    observer: _Progress,
+    json_out: bool,
+) -> None:
     try:
         with observer.progress:
             if loaded is not None:
@@ -152,6 +168,7 @@ def _run_on_ray(
     tags: Sequence[str],
     observer: _Progress,
     json_out: bool,
+    profile: FleetProfile,
 ) -> None:
     from fleetwise.collect.executors.ray import run_suite_on_ray
 
@@ -178,7 +195,12 @@ def _run_on_ray(
         if o.run.environment_id is not None
     }
     outliers = node_outliers({labels[o.run.id]: (o.run.id, o.results) for o in outcomes})
-    findings = outlier_findings(outliers, gpus)
+    findings = outlier_findings(
+        outliers,
+        gpus,
+        usd_per_gpu_hour=profile.price(),
+        hours_per_year=profile.hours_per_year,
+    )
     group = next(t for t in outcomes[0].run.tags if t.startswith("ray:"))
     store.save_analysis(
         "fleet-run",

@@ -14,24 +14,24 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fleetwise.analyze.cluster import ClusterReport, WaitStats, analyze_cluster
-from fleetwise.analyze.fragmentation import History, Snapshot, history, latest_nodes, snapshot
+from fleetwise.analyze.cluster import ClusterReport, WaitStats
+from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.nodes import import_nodes
-from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
-from fleetwise.models import SCHEMA_VERSION, JobRecord, NodeRecord
-from fleetwise.plan.invest import load_defaults
+from fleetwise.models import SCHEMA_VERSION
 from fleetwise.present.cli.common import (
     DbOption,
+    FleetOption,
     JsonOption,
     open_store,
     print_json,
     stdout,
 )
-from fleetwise.store import Store
 from fleetwise.timeutil import as_utc
 from fleetwise.units import sig
+from fleetwise.usecases.diagnose import diagnose_cluster
+from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(help="Cluster job logs: import them, diagnose queueing and waste.")
 
@@ -256,13 +256,13 @@ def analyze_cmd(
     gpus: Annotated[
         int | None,
         typer.Option(
+            min=1,
+            max=10_000_000,
             help="GPUs in the cluster, for allocation without telemetry (default: the "
-            "stored nodes' GPUs)."
+            "stored nodes' GPUs).",
         ),
     ] = None,
-    price: Annotated[
-        float | None, typer.Option(help="USD per GPU-hour for costs (default: on-demand default).")
-    ] = None,
+    fleet: FleetOption = None,
 ) -> None:
     """Diagnose the stored jobs: waits, GPU-hours, lost work, idle and stranded GPUs."""
     store = open_store(db)
@@ -273,43 +273,21 @@ def analyze_cmd(
         nodes = store.nodes(nodes_source)
         if nodes_source is not None and not nodes:
             raise InputError(f"no nodes from {nodes_source!r} in {store.display_url}")
-        report, analysis_id = _analyze_and_save(store, jobs, nodes, source, telemetry, gpus, price)
+        report, analysis_id = diagnose_cluster(
+            store,
+            jobs,
+            nodes,
+            profile_for(fleet),
+            source=source,
+            telemetry=telemetry,
+            gpus=gpus,
+        )
     finally:
         store.close()
     if json_out:
         print_json(cluster_document(report, analysis_id))
         return
     stdout().print(cluster_view(report))
-
-
-def _analyze_and_save(
-    store: Store,
-    jobs: list[JobRecord],
-    nodes: list[NodeRecord],
-    source: str | None,
-    telemetry: Path | None,
-    gpus: int | None,
-    price: float | None,
-) -> tuple[ClusterReport, int]:
-    series = import_telemetry(telemetry) if telemetry is not None else None
-    usd = price if price is not None else load_defaults()["on_demand_usd_per_gpu_hour"].value
-    label = source or ", ".join(sorted({j.source for j in jobs}))
-    if gpus is None and nodes:
-        gpus = sum(n.gpus for n in latest_nodes(nodes).values())
-    report = analyze_cluster(
-        jobs,
-        source=label,
-        telemetry=series,
-        total_gpus=gpus,
-        usd_per_gpu_hour=usd,
-        nodes=nodes,
-    )
-    tags = ["cluster"] + ([f"telemetry:{telemetry.name}"] if telemetry else [])
-    tags += sorted({f"nodes:{n.source}" for n in nodes})
-    analysis_id = store.save_analysis(
-        kind="cluster", source=label, summary=report.summary(), findings=report.findings, tags=tags
-    )
-    return report, analysis_id
 
 
 @app.command("fragmentation")

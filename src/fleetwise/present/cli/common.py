@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from fleetwise.config import database_url
+from fleetwise.errors import InputError
 from fleetwise.store import Store
 
 DbOption = Annotated[
@@ -18,6 +20,14 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+FleetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--fleet",
+        help="Fleet profile YAML (default: $FLEETWISE_FLEET, else ./fleet.yaml, else the "
+        "built-in example; see 'fleetwise fleet show').",
+    ),
+]
 
 
 def stdout() -> Console:
@@ -30,8 +40,21 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def open_store(db: str | None) -> Store:
-    store = Store(database_url(db))
+def open_store(db: str | None, *, must_exist: bool = False) -> Store:
+    """The store at ``db``. A SQLite file whose folder does not exist is an error (it would
+    otherwise be an empty store somewhere unexpected), and so is a missing file when
+    ``must_exist`` (commands that only read)."""
+    url = database_url(db)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.parent.exists():
+            raise InputError(f"{path}: the store's folder {path.parent} does not exist")
+        if must_exist and not path.exists():
+            raise InputError(
+                f"{path}: no store there (run 'fleetwise bench run quick' or an import first, "
+                "or pass --db)"
+            )
+    store = Store(url)
     store.recover_stale_runs()
     return store
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fleetwise.errors import InputError
-from fleetwise.models import Decision, DecisionKind
-from fleetwise.plan.decisions import decision_log, status_after
+from fleetwise.models import DecisionKind
+from fleetwise.plan.decisions import decision_log
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.usecases.decisions import record_decision
 
 
 def decide_cmd(
@@ -22,33 +21,25 @@ def decide_cmd(
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Record a stakeholder decision on an action and set its status."""
-    if not by.strip():
-        raise InputError("--by: say who decided (a name or a role)")
+    """Record a stakeholder decision on an action and set its status (the same decision
+    again is logged once)."""
     with open_store(db) as store:
-        action = store.get_action(action_id)
-        new_status = status_after(action, decision)
-        entry = Decision(
-            action_id=action_id,
-            decision=decision,
-            by=by.strip(),
-            note=note,
-            decided_at=datetime.now(UTC),
+        done = record_decision(store, action_id, decision, by, note)
+    if json_out:
+        print_json(
+            {
+                "schema_version": 1,
+                "decision": done.decision.model_dump(mode="json"),
+                "status": done.after.value,
+                "new": done.new,
+            }
         )
-        entry.id = store.record_decision(entry, new_status)
-        if json_out:
-            print_json(
-                {
-                    "schema_version": 1,
-                    "decision": entry.model_dump(mode="json"),
-                    "status": new_status.value,
-                }
-            )
-            return
-        stdout().print(
-            f"action {action_id} ({action.title}): {decision.value} by {entry.by}; "
-            f"status {action.status.value} -> {new_status.value}"
-        )
+        return
+    again = "" if done.new else " (already recorded; not logged again)"
+    stdout().print(
+        f"action {action_id} ({done.action.title}): {decision.value} by "
+        f"{done.decision.by}; status {done.before.value} -> {done.after.value}{again}"
+    )
 
 
 def log_table(store_db: str | None, json_out: bool) -> None:
@@ -59,17 +50,21 @@ def log_table(store_db: str | None, json_out: bool) -> None:
                 {
                     "schema_version": 1,
                     "decisions": [
-                        {**e.decision.model_dump(mode="json"), "action_title": e.action_title}
+                        {
+                            **e.decision.model_dump(mode="json"),
+                            "action_title": e.action_title,
+                            "about": e.subject,
+                        }
                         for e in log
                     ],
                 }
             )
             return
         t = Table(title="decision log", title_justify="left")
-        for col in ("when", "action", "decision", "by", "note"):
+        for col in ("when", "about", "decision", "by", "note"):
             t.add_column(col)
         for e in log:
             d = e.decision
             when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
-            t.add_row(when, f"#{d.action_id} {e.action_title}", d.decision.value, d.by, d.note)
+            t.add_row(when, e.subject, d.decision.value, d.by, d.note)
         stdout().print(t)

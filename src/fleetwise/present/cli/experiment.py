@@ -13,8 +13,17 @@ from fleetwise.config import work_dir
 from fleetwise.models import Experiment, ExperimentOutcome
 from fleetwise.plan.experiments import load_experiment, predicted_vs_measured, run_experiment
 from fleetwise.present.cli.bench import _Progress
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    FleetOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.store import Store
+from fleetwise.units import usd
+from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(
     help="Run A/B experiments of benchmark configurations and price them.", no_args_is_help=True
@@ -33,8 +42,8 @@ def outcomes_table(exp: Experiment) -> Table:
             f"experiment {exp.id}: {exp.name} ({exp.status}), {spec.get('benchmark')} "
             f"{spec.get('metric')}, {spec.get('runs')} interleaved runs per side; priced for "
             f"{fleet.get('gpus')} GPUs x {fleet.get('utilization', 1):.0%} busy x "
-            f"{fleet.get('affected_share', 1):.0%} affected at ${fleet.get('usd_per_gpu_hour')}"
-            "/GPU-h"
+            f"{fleet.get('affected_share', 1):.0%} affected at "
+            f"{usd(float(fleet.get('usd_per_gpu_hour') or 0))}/GPU-h"
         ),
         title_justify="left",
     )
@@ -78,15 +87,23 @@ def run_cmd(
     db: DbOption = None,
     json_out: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    fleet: FleetOption = None,
 ) -> None:
-    """Run the baseline and variants interleaved, compare them, and price the speedup."""
+    """Run the baseline and variants interleaved, compare them, and price the speedup for
+    the fleet profile's GPUs (or the fewer the file names)."""
     load_experiment(file)  # every input problem surfaces before the store is opened
+    profile = profile_for(fleet)
     with open_store(db) as store:
         observer = _Progress(enabled=progress and not json_out)
         try:
             with observer.progress:
                 exp = run_experiment(
-                    store, file, workdir=work_dir(), action_id=action, observer=observer
+                    store,
+                    file,
+                    profile=profile,
+                    workdir=work_dir(),
+                    action_id=action,
+                    observer=observer,
                 )
         except RunInterrupted as exc:
             typer.echo(f"experiment interrupted in run {exc.run.id}; stored as failed", err=True)

@@ -1,4 +1,5 @@
-"""``fleetwise kpi add|list|show``: KPIs bound to stored data, with baseline, goal and status."""
+"""``fleetwise kpi add|list|show|remove``: KPIs bound to stored data, with baseline, goal and
+status."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fleetwise.errors import InputError
 from fleetwise.models import KPI
 from fleetwise.plan.kpis import KPIState, Reading, kpi_state, load_kpis, readings
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
 from fleetwise.store import Store
 
 app = typer.Typer(help="KPIs: baseline, goal, current value and status.", no_args_is_help=True)
@@ -150,3 +152,17 @@ def show_cmd(
         for r in found:
             t.add_row(r.time.strftime("%Y-%m-%d %H:%M:%S"), _fmt(r.value), r.ref)
         out.print(t)
+
+
+@app.command("remove")
+def remove_cmd(
+    name: Annotated[str, typer.Argument(help="KPI name.")],
+    why: WhyOption = "",
+    by: ByOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Remove a KPI (actions lose their expected effect on it); the decision log keeps who,
+    when and why."""
+    with open_store(db) as store:
+        show_removal(store.remove_kpi(name, by=who(by), why=why), json_out)

@@ -1,4 +1,5 @@
-"""``fleetwise plan ...``: the backlog (seed, add, import, list, rank, show, update, schedule)."""
+"""``fleetwise plan ...``: the backlog (seed, add, import, list, rank, show, update, schedule,
+decisions, remove)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,13 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from fleetwise.analyze.bench_findings import CostModel, bench_findings
 from fleetwise.errors import InputError
 from fleetwise.models import Action, ActionStatus, KPIEffect
 from fleetwise.plan.backlog import load_actions, parse_effect
-from fleetwise.plan.catalog import seed_actions
 from fleetwise.plan.decisions import decision_log
 from fleetwise.plan.experiments import predicted_vs_measured
 from fleetwise.plan.rollout import ScheduledItem, schedule
 from fleetwise.plan.scoring import (
-    DEFAULT_DISCOUNT_RATE,
-    DEFAULT_HORIZON_YEARS,
-    DEFAULT_USD_PER_PERSON_DAY,
     Assumptions,
     Ranked,
     ScoreName,
@@ -31,16 +27,22 @@ from fleetwise.plan.scoring import (
     rank,
     score,
 )
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    FleetOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.decide import log_table
+from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
+from fleetwise.usecases.fleet import profile_for
+from fleetwise.usecases.plan import backlog, seed_backlog
 
 app = typer.Typer(
     help="The optimization backlog: actions, scores, ranking, rollout.", no_args_is_help=True
 )
-
-Horizon = Annotated[int, typer.Option(help="Years of savings counted by ROI and NPV.", min=1)]
-Rate = Annotated[float, typer.Option(help="Yearly discount rate for NPV.", min=0.0)]
-DayRate = Annotated[float, typer.Option(help="Loaded cost of one person-day, USD.", min=0.0)]
 
 
 class ByOpt(StrEnum):
@@ -96,42 +98,34 @@ def _actions_table(actions: list[Action], title: str) -> Table:
 @app.command("seed")
 def seed_cmd(
     run: Annotated[int | None, typer.Option(help="First diagnose benchmark run RUN.")] = None,
-    fleet_gpus: Annotated[int, typer.Option(help="Fleet size for costs.", min=1)] = 512,
-    usd_per_gpu_hour: Annotated[float, typer.Option(help="Price of a GPU-hour.", min=0.0)] = 2.5,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Create actions from stored findings with the catalog (benchmark findings of --run first;
-    a run already diagnosed is not diagnosed again)."""
+    """Create actions from the current findings with the catalog (benchmark findings of
+    --run first; a run already diagnosed is not diagnosed again). An action already seeded
+    for the same kind is updated, never added twice; savings come from the findings' claims
+    on the fleet ledger."""
+    profile = profile_for(fleet)
     with open_store(db) as store:
-        diagnosed = {a.source for a in store.analyses("bench")}
-        # A run is diagnosed once: its findings again would seed the same actions twice.
-        if run is not None and f"run:{store.get_run(run).id}" not in diagnosed:
-            results = store.results(run)
-            found = bench_findings(
-                results, CostModel(fleet_gpus=fleet_gpus, usd_per_gpu_hour=usd_per_gpu_hour)
-            )
-            store.save_analysis(
-                "bench",
-                f"run:{run}",
-                {"run_id": run, "findings": len(found)},
-                found,
-                tags=[f"run:{run}"],
-            )
-        new, unknown = seed_actions(store.findings(), store.actions(), store.kpis())
-        ids = store.add_actions(new) if new else []
-        created = [store.get_action(i) for i in ids]
+        if run is not None:
+            store.get_run(run)  # an unknown run is one line, before anything is written
+        seeded = seed_backlog(store, profile, run)
+        created, unknown = seeded.created, seeded.unknown
         if json_out:
             print_json(
                 {
                     "schema_version": 1,
                     "created": [action_doc(a) for a in created],
+                    "updated": [action_doc(a) for a in seeded.updated],
                     "findings_without_catalog_entry": [f.model_dump(mode="json") for f in unknown],
                 }
             )
             return
         out = stdout()
         out.print(_actions_table(created, f"{len(created)} actions seeded from findings"))
+        if seeded.updated:
+            out.print(_actions_table(seeded.updated, f"{len(seeded.updated)} actions updated"))
         for f in unknown:
             out.print(f"no catalog entry for finding {f.id} ({f.kind}): add an action by hand")
 
@@ -210,12 +204,14 @@ def import_cmd(
 @app.command("list")
 def list_cmd(
     status: Annotated[ActionStatus | None, typer.Option(help="Only this status.")] = None,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """List the backlog."""
+    """List the backlog (a seeded action's savings drawn from the fleet ledger)."""
+    profile = profile_for(fleet)
     with open_store(db) as store:
-        actions = store.actions(status.value if status else None)
+        actions = backlog(store, profile, status.value if status else None)
         if json_out:
             print_json({"schema_version": 1, "actions": [action_doc(a) for a in actions]})
             return
@@ -250,17 +246,18 @@ def rank_table(ranked: list[Ranked], by: str, a: Assumptions) -> Table:
 @app.command("rank")
 def rank_cmd(
     by: Annotated[ByOpt, typer.Option(help="Score to rank by.")] = ByOpt.roi,
-    horizon_years: Horizon = DEFAULT_HORIZON_YEARS,
-    discount_rate: Rate = DEFAULT_DISCOUNT_RATE,
-    usd_per_person_day: DayRate = DEFAULT_USD_PER_PERSON_DAY,
     status: Annotated[ActionStatus | None, typer.Option(help="Only this status.")] = None,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Rank actions by ROI, NPV, payback, WSJF or RICE; ties are explained."""
-    a = Assumptions(horizon_years, discount_rate, usd_per_person_day)
+    """Rank actions by ROI, NPV, payback, WSJF or RICE; ties are explained. Horizon,
+    discount rate and person-day cost come from the fleet profile; a seeded action's
+    savings are drawn from its findings' claims on the fleet ledger."""
+    profile = profile_for(fleet)
+    a = Assumptions.of(profile)
     with open_store(db) as store:
-        actions = store.actions(status.value if status else None)
+        actions = backlog(store, profile, status.value if status else None)
         ranked = rank(actions, _BY[by], a)
         if json_out:
             print_json(
@@ -449,5 +446,18 @@ def schedule_cmd(
 
 @app.command("decisions")
 def decisions_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """The decision log: who approved, rejected or deferred what, when and why."""
+    """The decision log: who approved, rejected, deferred or removed what, when and why."""
     log_table(db, json_out)
+
+
+@app.command("remove")
+def remove_cmd(
+    action_id: Annotated[int, typer.Argument(help="Action id.")],
+    why: WhyOption = "",
+    by: ByOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Remove an action from the backlog; the decision log keeps who, when and why."""
+    with open_store(db) as store:
+        show_removal(store.remove_action(action_id, by=who(by), why=why), json_out)

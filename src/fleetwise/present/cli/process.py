@@ -3,6 +3,7 @@ on-call analyses of what the store holds. Each analysis is stored with its findi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +26,14 @@ from fleetwise.analyze.process import (
 from fleetwise.collect.importers.pipeline import FORMATS, parse_process
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, Finding
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    FleetOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.render_process import (
     dora_view,
     findings_view,
@@ -33,6 +41,7 @@ from fleetwise.present.cli.render_process import (
     pipeline_view,
 )
 from fleetwise.store import Store
+from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(help="Delivery and on-call: DORA metrics, pipeline bottlenecks, on-call load.")
 
@@ -54,13 +63,12 @@ class DefinitionOpt(StrEnum):
     fourkeys = "fourkeys"
 
 
-LoadedCost = Annotated[
-    float,
-    typer.Option(
-        "--loaded-cost", min=0, help="Loaded cost of an engineer-hour in USD (an assumption)."
-    ),
-]
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for days, weeks and shifts.")]
+
+
+def _costs(fleet: Path | None) -> CostAssumptions:
+    """The engineer-hour of the fleet profile (its loaded cost a year over its work hours)."""
+    return CostAssumptions(loaded_usd_per_hour=profile_for(fleet).usd_per_engineer_hour)
 
 
 def _zone(tz: str) -> str:
@@ -142,7 +150,7 @@ def dora_cmd(
         ),
     ] = 24.0,
     tz: TzOption = "UTC",
-    loaded_cost: LoadedCost = CostAssumptions.loaded_usd_per_hour,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -159,7 +167,7 @@ def dora_cmd(
             + (f" for service {service!r}" if service else "")
             + "; import some with `fleetwise process import`"
         )
-    findings = dora_findings(report, CostAssumptions(loaded_usd_per_hour=loaded_cost))
+    findings = dora_findings(report, _costs(fleet))
     tags = ["dora", f"definition:{definition.value}"]
     tags += [f"team:{team}"] if team else []
     tags += [f"service:{service}"] if service else []
@@ -168,7 +176,7 @@ def dora_cmd(
 
 @app.command("pipeline")
 def pipeline_cmd(
-    loaded_cost: LoadedCost = CostAssumptions.loaded_usd_per_hour,
+    fleet: FleetOption = None,
     blocked_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of pipeline waiting that blocks a person.")
     ] = CostAssumptions.blocked_fraction,
@@ -180,7 +188,7 @@ def pipeline_cmd(
     report = pipeline_report(store.process_events(["pipeline_stage"]))
     if report.pipelines == 0:
         raise InputError("no pipeline stages in the store; import a pipeline CSV or GitHub run")
-    cost = CostAssumptions(loaded_usd_per_hour=loaded_cost, blocked_fraction=blocked_fraction)
+    cost = replace(_costs(fleet), blocked_fraction=blocked_fraction)
     findings = pipeline_findings(report, cost)
     _emit(store, "pipeline", report, findings, pipeline_view(report), json_out, ["pipeline"])
 
@@ -190,7 +198,7 @@ def oncall_cmd(
     tz: TzOption = "UTC",
     shift_hours: Annotated[int, typer.Option(min=1, max=168, help="Shift length.")] = 12,
     shift_start: Annotated[int, typer.Option(min=0, max=23, help="Local hour a shift starts.")] = 8,
-    loaded_cost: LoadedCost = CostAssumptions.loaded_usd_per_hour,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -200,5 +208,5 @@ def oncall_cmd(
     report = oncall_report(store.process_events(["page"]), cfg)
     if report.pages == 0:
         raise InputError("no pages in the store; import a PagerDuty or Opsgenie export")
-    findings = oncall_findings(report, cfg, CostAssumptions(loaded_usd_per_hour=loaded_cost))
+    findings = oncall_findings(report, cfg, _costs(fleet))
     _emit(store, "oncall", report, findings, oncall_view(report), json_out, ["oncall"])

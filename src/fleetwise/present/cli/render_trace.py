@@ -11,6 +11,7 @@ from rich.text import Text
 from fleetwise.analyze.traces_diff import TraceDiff
 from fleetwise.analyze.traces_report import TraceReport
 from fleetwise.models import Finding
+from fleetwise.units import count, percent, usd
 
 _SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 _NAME_WIDTH = 60
@@ -224,8 +225,16 @@ def findings_view(findings: Sequence[Finding]) -> Group:
             notes.append(
                 Text(
                     f"  cost: {a.get('wasted_pct_of_gpu_time')}% of GPU time"
-                    f" x {a.get('fleet_gpus')} GPUs x {a.get('hours_per_year')} h"
-                    f" x ${a.get('usd_per_gpu_hour')}/GPU-h ({a.get('basis')})"
+                    f" x {a.get('represents')}"
+                    f" x {count(float(a.get('hours_per_year', 0)))} h"
+                    f" x {usd(float(a.get('usd_per_gpu_hour', 0)))}/GPU-h ({a.get('basis')})"
+                )
+            )
+        elif f.share is not None:
+            notes.append(
+                Text(
+                    f"  cost: none for the fleet: this trace represents no fleet GPUs in the "
+                    f"fleet profile ({percent(f.share)} of its own GPU time)"
                 )
             )
     return Group(table, *notes)

@@ -15,7 +15,14 @@ from typing import Annotated
 import typer
 
 from fleetwise.errors import InputError
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    FleetOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.reports.briefing import build_briefing
 from fleetwise.present.reports.html import render_html
 from fleetwise.present.reports.improvement import build_improvement
@@ -24,6 +31,7 @@ from fleetwise.present.reports.pdf import render_pdf
 from fleetwise.present.reports.performance import build_performance
 from fleetwise.present.reports.pptx import render_pptx
 from fleetwise.store import Store
+from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(
     help="Reports from the store: briefing, performance, improvement.", no_args_is_help=True
@@ -87,12 +95,21 @@ def briefing_cmd(
         Path | None, typer.Option(help="Investment scenario YAML (default: the sourced defaults).")
     ] = None,
     today: TodayOption = None,
+    fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Executive briefing: one-page summary, one section per area, objections and answers."""
+    """Executive briefing: one-page summary, one section per area, objections and answers;
+    every dollar priced with the fleet profile."""
     day = _today(today)
-    _emit(db, lambda s: build_briefing(s, today=day, scenario=scenario), fmt, output, json_out)
+    profile = profile_for(fleet)
+    _emit(
+        db,
+        lambda s: build_briefing(s, today=day, scenario=scenario, profile=profile),
+        fmt,
+        output,
+        json_out,
+    )
 
 
 @app.command("performance")

@@ -9,7 +9,7 @@ import typer
 
 from fleetwise.config import database_url
 from fleetwise.errors import MissingDependencyError
-from fleetwise.present.cli.common import DbOption, stderr
+from fleetwise.present.cli.common import DbOption, FleetOption, stderr
 
 #: Loopback only by default: the dashboard shows the whole store to whoever reaches it.
 DEFAULT_HOST = "127.0.0.1"
@@ -22,6 +22,7 @@ def serve_cmd(
     ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = DEFAULT_PORT,
     db: DbOption = None,
+    fleet: FleetOption = None,
 ) -> None:
     """Serve the dashboard: overview, benchmarks, diagnosis, plan, capacity, process, retros.
 
@@ -36,7 +37,9 @@ def serve_cmd(
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "fastapi", "web") from exc
     token = os.environ.get("FLEETWISE_TOKEN") or None
-    app = create_app(database_url(db), token=token)
+    from fleetwise.usecases.fleet import profile_for
+
+    app = create_app(database_url(db), token=token, profile=profile_for(fleet))
     err = stderr()
     err.print(f"fleetwise dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -7,15 +7,17 @@ from typing import Annotated
 
 import typer
 
-from fleetwise.analyze.findings import (
-    DEFAULT_FLEET_GPUS,
-    DEFAULT_USD_PER_GPU_HOUR,
-    trace_findings,
-)
 from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    FleetOption,
+    JsonOption,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.render_trace import diff_view, findings_view, report_view
 
 app = typer.Typer(
@@ -25,13 +27,6 @@ app = typer.Typer(
 
 TraceDir = Annotated[
     Path, typer.Argument(help="Folder of Kineto traces (*.json, *.json.gz), one file per rank.")
-]
-FleetGpus = Annotated[
-    int, typer.Option("--fleet-gpus", min=1, help="GPUs in the fleet the cost is scaled to.")
-]
-UsdPerGpuHour = Annotated[
-    float,
-    typer.Option("--usd-per-gpu-hour", min=0.0, help="Price of one GPU-hour for the cost."),
 ]
 
 
@@ -68,23 +63,21 @@ def diagnose_cmd(
         list[str] | None, typer.Option("--tag", help="Tag the stored diagnosis (repeatable).")
     ] = None,
     db: DbOption = None,
-    fleet_gpus: FleetGpus = DEFAULT_FLEET_GPUS,
-    usd_per_gpu_hour: UsdPerGpuHour = DEFAULT_USD_PER_GPU_HOUR,
+    fleet: FleetOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Diagnose bottlenecks, store the summary and findings, and print them."""
+    """Diagnose bottlenecks, store the summary and findings, and print them.
+
+    A finding is priced only when the fleet profile's ``workloads`` say which fleet GPUs the
+    trace represents; otherwise it speaks for the traced job alone."""
     if trace is None:
         raise InputError("diagnose needs an input: --trace DIR")
-    report = analyze_trace_set(trace)
-    findings = trace_findings(report, fleet_gpus=fleet_gpus, usd_per_gpu_hour=usd_per_gpu_hour)
-    store = open_store(db)
-    analysis_id = store.save_analysis(
-        kind="trace",
-        source=str(trace),
-        summary=report.model_dump(mode="json"),
-        findings=findings,
-        tags=tag or [],
-    )
+    from fleetwise.usecases.diagnose import diagnose_trace
+    from fleetwise.usecases.fleet import profile_for
+
+    profile = profile_for(fleet)
+    with open_store(db) as store:
+        analysis_id, findings = diagnose_trace(store, trace, tag or [], profile)
     if json_out:
         print_json(
             {

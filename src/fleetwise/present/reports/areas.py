@@ -11,6 +11,7 @@ from collections import defaultdict
 from fleetwise.analyze.changepoints import DEFAULTS
 from fleetwise.analyze.regressions import store_series_changes
 from fleetwise.plan.capacity import scenarios
+from fleetwise.plan.decisions import decision_subject
 from fleetwise.present import charts
 from fleetwise.present.reports.facts import GROWTH_CASES, Facts
 from fleetwise.present.reports.model import ChartSpec, Figure, Section, Table, absent, usd
@@ -323,15 +324,15 @@ def plan(facts: Facts) -> Section:
             )
         )
     if facts.decisions:
-        titles = {a.id: a.title for a in facts.actions}
+        titles: dict[int | None, str] = {a.id: a.title for a in facts.actions}
         tables.append(
             Table(
                 title="decision log",
-                columns=["when", "action", "decision", "by", "note"],
+                columns=["when", "about", "decision", "by", "note"],
                 rows=[
                     [
                         str(d.decided_at)[:16],
-                        f"#{d.action_id} {titles.get(d.action_id, '')}",
+                        decision_subject(d, titles),
                         d.decision.value,
                         d.by,
                         d.note,

@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fleetwise.models import ActionStatus, Severity
+from fleetwise.plan.fleet import FleetProfile
 from fleetwise.present.reports import areas, objections
 from fleetwise.present.reports.areas import NO_JOBS
 from fleetwise.present.reports.facts import Facts, gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent, usd
 from fleetwise.store import Store
-from fleetwise.units import sig
+from fleetwise.units import count, percent, sig
 
 TOP = 5
 NO_FINDINGS = "no diagnosis stored: fleetwise diagnose --trace DIR, fleetwise cluster analyze"
@@ -23,53 +24,132 @@ NO_ACTIONS = "no backlog: fleetwise plan seed, or fleetwise plan import FILE"
 NO_KPIS = "no KPIs defined: fleetwise kpi add FILE"
 
 
-def losses(facts: Facts) -> Section:
-    """Where the fleet loses time and money: the costliest current findings."""
-    costed = sorted(
-        (f for f in facts.findings if f.cost is not None),
-        key=lambda f: f.cost.usd_per_year if f.cost else 0.0,
-        reverse=True,
+def ledger_section(facts: Facts) -> Section:
+    """Where the fleet's GPU-hours went: the ledger's buckets, summing to capacity."""
+    from fleetwise.analyze.ledger import BUCKETS, LABELS
+
+    view = facts.ledger
+    lg = view.ledger
+    src = f"fleetwise ledger ({view.period.label})"
+    cap_year = lg.capacity * view.per_year
+    figures = [
+        Figure(
+            key="ledger.capacity_gpu_hours_per_year",
+            label=f"capacity: {count(lg.inventory.gpus if lg.inventory else 0)} GPUs "
+            f"x {count(facts.profile.hours_per_year)} h",
+            value=cap_year,
+            text=f"{count(cap_year)} GPU-h/yr ({usd(view.usd_per_year(lg.capacity))}/yr)",
+            source=src,
+        ),
+        Figure(
+            key="ledger.productive_share",
+            label="productive (where runtime evidence says so; the rest is unattributed)",
+            value=lg.share("productive"),
+            text=percent(lg.share("productive")),
+            source=src,
+        ),
+    ]
+    rows = []
+    for b in BUCKETS:
+        hours = lg.buckets[b]
+        figures.append(
+            Figure(
+                key=f"ledger.{b}.usd_per_year",
+                label=LABELS[b],
+                value=view.usd_per_year(hours),
+                text=f"{count(hours * view.per_year)} GPU-h/yr, {percent(lg.share(b))}",
+                source=src,
+            )
+        )
+        rows.append(
+            [
+                LABELS[b],
+                count(hours * view.per_year),
+                percent(lg.share(b)),
+                usd(view.usd_per_year(hours)),
+                lg.confidence.get(b, ""),
+            ]
+        )
+    table = Table(
+        title="fleet ledger (per year)",
+        columns=["bucket", "GPU-h/yr", "share", "$/yr", "confidence"],
+        rows=rows,
+        source=src,
     )
+    return Section(
+        key="ledger",
+        title="Where the fleet's GPU-hours go",
+        figures=figures,
+        tables=[table],
+        paragraphs=[*view.notes, f"Assumptions: {facts.profile.describe()}"],
+    )
+
+
+def losses(facts: Facts) -> Section:
+    """What the current findings claim of the ledger, each bounded by its bucket."""
+    claims = facts.ledger.claims
+    priced = [c for c in claims.claims if c.scope in ("fleet", "workload", "people") and c.usd > 0]
+    priced.sort(key=lambda c: c.usd, reverse=True)
+    local = [c for c in claims.claims if c.scope == "local"]
     title = "Where the fleet loses time and money"
-    if not costed:
+    if not claims.claims:
         return absent("losses", title, NO_FINDINGS)
-    total = sum(f.cost.usd_per_year for f in costed if f.cost)
-    hours = sum(f.cost.gpu_hours_per_year for f in costed if f.cost)
     figures = [
         Figure(
             key="losses.total_usd_per_year",
-            label=f"estimated cost of {len(costed)} findings, per year (estimates may overlap)",
-            value=total,
-            text=f"{usd(total)}/yr",
-            source="findings of the latest analysis of each input",
+            label=f"GPU time the {len(claims.claims)} current findings claim, per year "
+            "(each bounded by its ledger bucket, overlaps combined)",
+            value=claims.gpu_usd,
+            text=f"{usd(claims.gpu_usd)}/yr",
+            source="fleetwise ledger --json (claims)",
         ),
         Figure(
             key="losses.total_gpu_hours_per_year",
-            label="GPU-hours lost per year",
-            value=hours,
-            text=sig(hours),
-            source="findings of the latest analysis of each input",
+            label="GPU-hours they claim per year",
+            value=claims.gpu_hours,
+            text=count(claims.gpu_hours),
+            source="fleetwise ledger --json (claims)",
+        ),
+        Figure(
+            key="losses.people_usd_per_year",
+            label=f"engineer time (at {usd(facts.profile.usd_per_engineer_hour)}/h)",
+            value=claims.people_usd,
+            text=f"{usd(claims.people_usd)}/yr",
+            source="fleetwise ledger --json (claims)",
         ),
     ]
     items = []
-    for n, f in enumerate(costed[:TOP], 1):
-        assert f.cost is not None
+    for n, c in enumerate(priced[:TOP], 1):
+        f = c.finding
         figures.append(
             Figure(
                 key=f"losses.{n}.usd_per_year",
                 label=f.title,
-                value=f.cost.usd_per_year,
-                text=f"{usd(f.cost.usd_per_year)}/yr",
+                value=c.usd,
+                text=f"{usd(c.usd)}/yr",
                 source=facts.finding_source(f),
             )
         )
+        amount = (
+            f"{usd(c.usd)}/yr of engineer time"
+            if c.scope == "people"
+            else f"{usd(c.usd)}/yr, {count(c.gpu_hours)} GPU-h/yr of {c.bucket.replace('_', ' ')}"
+        )
         lines = [
-            f"{usd(f.cost.usd_per_year)}/yr, {sig(f.cost.gpu_hours_per_year)} GPU-hours/yr "
-            f"({f.layer}, {f.severity.value})",
+            f"{amount} ({c.scope_label}; {f.layer}, {c.severity.value})",
+            *([c.note] if c.note else []),
             *[f"{e.label}: {e.value} {e.unit}".rstrip() for e in f.evidence[:3]],
             *[f"recommendation: {r}" for r in f.recommendations[:2]],
         ]
         items.append(Item(title=f.title, lines=lines, source=facts.finding_source(f)))
+    for c in local[: max(TOP - len(items), 0)]:
+        items.append(
+            Item(
+                title=c.finding.title,
+                lines=[f"{c.scope_label}: no fleet dollars", c.note],
+                source=facts.finding_source(c.finding),
+            )
+        )
     return Section(key="losses", title=title, figures=figures, items=items)
 
 
@@ -139,7 +219,7 @@ def investment_ask(facts: Facts) -> Section:
     """What the plan asks for (its open actions' investments) and buy-vs-rent hardware."""
     open_ranked = facts.ranked
     ask = sum(r.scores.investment_usd for r in open_ranked)
-    benefit = sum(r.scores.benefit_usd_per_year for r in open_ranked)
+    rec = facts.recoverable
     inv = facts.invest
     figures = [
         Figure(
@@ -150,11 +230,19 @@ def investment_ask(facts: Facts) -> Section:
             source="plan rank (investment_usd)",
         ),
         Figure(
+            key="ask.recoverable",
+            label="what they recover per year, drawn from the findings' ledger claims "
+            "(actions on one finding combined)",
+            value=rec.ledger_backed_usd,
+            text=f"{usd(rec.ledger_backed_usd)}/yr",
+            source="plan rank (ledger-backed savings)",
+        ),
+        Figure(
             key="ask.plan_benefit",
-            label="their risk-adjusted savings per year",
-            value=benefit,
-            text=f"{usd(benefit)}/yr",
-            source="plan rank (benefit_usd_per_year)",
+            label="the same, risk-adjusted by each action's confidence",
+            value=rec.risk_adjusted_usd,
+            text=f"{usd(rec.risk_adjusted_usd)}/yr",
+            source="plan rank (ledger-backed savings x confidence)",
         ),
         Figure(
             key="ask.capex",
@@ -171,6 +259,16 @@ def investment_ask(facts: Facts) -> Section:
             source=facts.invest_source,
         ),
     ]
+    if rec.hand_written_usd > 0:
+        figures.append(
+            Figure(
+                key="ask.hand_written",
+                label="savings typed by hand on actions no finding backs (not in the totals)",
+                value=rec.hand_written_usd,
+                text=f"{usd(rec.hand_written_usd)}/yr",
+                source="fleetwise plan list",
+            )
+        )
     if inv.payback_years is not None:
         figures.append(
             Figure(
@@ -310,6 +408,7 @@ def build_briefing(
     today: date | None = None,
     scenario: Path | None = None,
     with_forecast: bool = True,
+    profile: FleetProfile | None = None,
 ) -> Report:
     """The briefing of ``store`` as of ``today`` (default: today, UTC).
 
@@ -318,16 +417,28 @@ def build_briefing(
     points to ``fleetwise capacity forecast`` instead.
     """
     day = today or datetime.now(UTC).date()
-    facts = gather(store, day, scenario, with_forecast=with_forecast)
+    facts = gather(store, day, scenario, with_forecast=with_forecast, profile=profile)
     loss, act = losses(facts), top_actions(facts)
     act_table = act.tables
     act.tables = []
+    ledger = ledger_section(facts)
+    # Page 1 keeps the ledger's two headline figures; its buckets go to their own section.
+    ledger_detail = Section(
+        key="ledger_detail",
+        title="The fleet ledger",
+        figures=ledger.figures[2:],
+        tables=ledger.tables,
+        paragraphs=ledger.paragraphs,
+    )
+    ledger.figures, ledger.tables, ledger.paragraphs = ledger.figures[:2], [], []
     details = [
+        ledger_detail,
         detail(loss, "top_findings", "Top findings"),
         detail(act, "top_actions", "Top actions"),
     ]
-    details[1].tables = act_table
+    details[2].tables = act_table
     summary = [
+        ledger,
         loss,
         act,
         investment_ask(facts),

@@ -29,11 +29,15 @@ from fleetwise.models import (
     Series,
 )
 from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily
+from fleetwise.plan.claims import Claim
+from fleetwise.plan.fleet import FleetProfile
 from fleetwise.plan.invest import InvestResult, compare, load_scenario, scenario_inputs
 from fleetwise.plan.kpis import KPIState, Reading, kpi_state, readings
 from fleetwise.plan.rollout import ScheduledItem, schedule
-from fleetwise.plan.scoring import Ranked, rank
+from fleetwise.plan.scoring import Ranked
 from fleetwise.store import Store
+from fleetwise.usecases.ledger import LedgerView, current_analyses
+from fleetwise.usecases.plan import Recoverable, plan_totals
 
 T = TypeVar("T")
 
@@ -66,6 +70,10 @@ class Facts:
     invest: InvestResult
     invest_source: str
     timeline: list[ScheduledItem]
+    #: The fleet profile every dollar used, the ledger and what the backlog may promise.
+    profile: FleetProfile
+    ledger: LedgerView
+    recoverable: Recoverable
     problems: dict[str, str] = field(default_factory=dict)
     #: Parts left out on purpose (``with_forecast=False``), not failures.
     skipped: dict[str, str] = field(default_factory=dict)
@@ -78,6 +86,10 @@ class Facts:
         found = [a for a in self.analyses if a.kind == kind]
         return found[-1] if found else None
 
+    def claim(self, f: Finding) -> Claim | None:
+        """The finding's bounded claim on the ledger."""
+        return self.ledger.claims.of(f.id)
+
     def finding_source(self, f: Finding) -> str:
         kind = self.analysis_kind.get(f.analysis_id or -1, "?")
         return f"finding {f.id}, {kind} analysis {f.analysis_id}"
@@ -86,10 +98,7 @@ class Facts:
 def current_findings(analyses: list[AnalysisRecord]) -> list[Finding]:
     """Findings of the latest analysis of each (kind, input): diagnosing the same input
     twice must not count its losses twice."""
-    latest: dict[tuple[str, str], AnalysisRecord] = {}
-    for a in analyses:  # oldest first, so later ones replace earlier ones
-        latest[(a.kind, a.source)] = a
-    return [f for a in latest.values() for f in a.findings]
+    return [f for a in current_analyses(analyses) for f in a.findings]
 
 
 def _attempt(problems: dict[str, str], key: str, call: Callable[[], T]) -> T | None:
@@ -119,15 +128,25 @@ def _forecast(store: Store) -> Forecast | None:
 
 
 def gather(
-    store: Store, today: date, scenario: Path | None = None, *, with_forecast: bool = True
+    store: Store,
+    today: date,
+    scenario: Path | None = None,
+    *,
+    with_forecast: bool = True,
+    profile: FleetProfile | None = None,
 ) -> Facts:
-    """Read the store and run the plan functions with the CLI's defaults (the forecast,
-    the slowest of them, only ``with_forecast``)."""
+    """Read the store and run the plan functions as the CLI does, priced with the fleet
+    ``profile`` (default: the one in force); the forecast, the slowest of them, only
+    ``with_forecast``."""
+    from fleetwise.usecases.fleet import profile_for
+
     problems: dict[str, str] = {}
     skipped: dict[str, str] = {}
+    prof = profile or profile_for()
     analyses = store.analyses()
     series = store.series()
-    actions = store.actions()
+    totals = plan_totals(store, prof)
+    actions = totals.actions
     kpis = _attempt(problems, "kpis", lambda: _kpi_states(store, today, series, analyses))
     forecast = None
     if with_forecast:
@@ -149,7 +168,7 @@ def gather(
         findings=current_findings(analyses),
         analysis_kind={a.id: a.kind for a in analyses},
         actions=actions,
-        ranked=rank([a for a in actions if a.status in OPEN], "npv"),
+        ranked=totals.ranked_open,
         kpis=kpis or [],
         decisions=store.decisions(),
         experiments=store.experiments(),
@@ -161,6 +180,9 @@ def gather(
         invest=invest,
         invest_source=source,
         timeline=timeline or [],
+        profile=prof,
+        ledger=totals.view,
+        recoverable=totals.recoverable,
         problems=problems,
         skipped=skipped,
     )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fleetwise.units import sig
+from fleetwise import units
 
 ReportKind = Literal["briefing", "performance", "improvement"]
 
@@ -84,9 +84,8 @@ class Report(BaseModel):
 
 
 def usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"-${sig(-value)}" if value < 0 else f"${sig(value)}"
+    """Dollars as every report writes them (``units.usd``)."""
+    return units.usd(value)
 
 
 def absent(key: str, title: str, why: str) -> Section:

@@ -24,13 +24,14 @@ from pydantic import BaseModel, Field
 
 from fleetwise.errors import FleetwiseError, InputError, StoreError
 from fleetwise.models import ActionStatus, Decision, DecisionKind
-from fleetwise.plan.decisions import status_after
+from fleetwise.plan.fleet import FleetProfile
 from fleetwise.present.web import pages_bench, pages_fleet, pages_plan
 from fleetwise.present.web.page import Page
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.present.web.security import TokenGuard, add_security_headers
 from fleetwise.present.web.templating import render
 from fleetwise.store import Store
+from fleetwise.usecases import decisions
 
 STATIC = Path(__file__).with_name("static")
 #: SQLite integers are 64-bit; a larger id in a URL is simply "no such run".
@@ -74,11 +75,16 @@ def vega_bundle() -> bytes:
     return bundle.encode()
 
 
-def create_app(store_url: str, *, token: str | None = None) -> FastAPI:
-    """The dashboard over the store at ``store_url``; ``token`` enables writing."""
+def create_app(
+    store_url: str, *, token: str | None = None, profile: FleetProfile | None = None
+) -> FastAPI:
+    """The dashboard over the store at ``store_url``, its dollars priced with the fleet
+    ``profile`` (default: the one in force, as the CLI resolves it); ``token`` enables
+    writing."""
     from fleetwise import __version__
+    from fleetwise.usecases.fleet import profile_for
 
-    reader = StoreReader(Store(store_url))
+    reader = StoreReader(Store(store_url), profile or profile_for())
     guard = TokenGuard(token)
 
     @asynccontextmanager
@@ -184,18 +190,10 @@ def create_app(store_url: str, *, token: str | None = None) -> FastAPI:
         responses={401: {"description": "no or wrong token"}, 403: {"description": "no token"}},
     )
     def record_decision(body: DecisionIn) -> Any:
-        store = reader.store
-        action = store.get_action(body.action_id)
-        new_status = status_after(action, body.decision)
-        entry = Decision(
-            action_id=body.action_id,
-            decision=body.decision,
-            by=body.by.strip(),
-            note=body.note,
-            decided_at=datetime.now(UTC),
+        done = decisions.record_decision(
+            reader.store, body.action_id, body.decision, body.by, body.note
         )
-        entry.id = store.record_decision(entry, new_status)
-        return DecisionOut(decision=entry, status=new_status)
+        return DecisionOut(decision=done.decision, status=done.after)
 
     @app.get("/capacity", include_in_schema=False)
     def capacity(request: Request) -> HTMLResponse:

@@ -19,6 +19,7 @@ from fleetwise.present.reports.facts import OPEN, current_findings
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import SERIES_TABLES, StoreReader
 from fleetwise.store.schema import AnalysisRow, KPIRow
+from fleetwise.usecases.plan import PlanTotals, plan_totals
 
 #: What a KPI's state is computed from.
 KPI_TABLES: tuple[type[Any], ...] = (*SERIES_TABLES, AnalysisRow, KPIRow)
@@ -73,8 +74,11 @@ class RankRow(BaseModel):
 
 class DecisionRow(BaseModel):
     id: int | None
-    action_id: int
+    #: The action while it is in the backlog (None for a KPI, an analysis, a removed action).
+    action_id: int | None
     action_title: str
+    #: What the decision was about, in words (``#3 workers``, ``KPI gpu_util``...).
+    about: str
     decision: str
     by: str
     note: str
@@ -85,6 +89,8 @@ class PlanSummary(BaseModel):
     actions: int
     by_status: dict[str, int]
     savings_usd_per_year: float
+    #: Savings typed by hand on actions no finding backs: shown apart, never in the total.
+    hand_written_usd_per_year: float = 0.0
     investment_usd: float
     awaiting_decision: int
     top: list[RankRow]
@@ -162,8 +168,13 @@ def costliest_findings(reader: StoreReader) -> list[Finding]:
     return sorted(found, key=lambda f: -(f.cost.usd_per_year if f.cost else -1.0))
 
 
-def ranking(reader: StoreReader, by: ScoreName, only_open: bool = False) -> list[RankRow]:
-    actions = reader.store.actions()
+def ranking(
+    reader: StoreReader, by: ScoreName, only_open: bool = False, totals: PlanTotals | None = None
+) -> list[RankRow]:
+    """The backlog ranked as ``fleetwise plan rank`` ranks it (seeded actions' savings
+    drawn from the fleet ledger, the profile's horizon, rate and person-day)."""
+    totals = totals or plan_totals(reader.store, reader.profile, by)
+    actions = totals.actions
     if only_open:
         actions = [a for a in actions if a.status in OPEN]
     return [
@@ -182,7 +193,7 @@ def ranking(reader: StoreReader, by: ScoreName, only_open: bool = False) -> list
             rice=r.scores.rice,
             tie=r.tie,
         )
-        for r in rank(actions, by, Assumptions())
+        for r in rank(actions, by, totals.assumptions)
     ]
 
 
@@ -190,14 +201,17 @@ def overview_page(reader: StoreReader, today: date, charts: bool = False) -> Pag
     states = kpi_states(reader, today)
     findings = costliest_findings(reader)
     # Open actions by NPV, as the briefing's "top actions".
-    open_rows = ranking(reader, "npv", only_open=True)
+    totals = plan_totals(reader.store, reader.profile)
+    open_rows = ranking(reader, "npv", only_open=True, totals=totals)
     by_status: dict[str, int] = {}
-    for a in reader.store.actions():
+    for a in totals.actions:
         by_status[a.status.value] = by_status.get(a.status.value, 0) + 1
     plan = PlanSummary(
         actions=sum(by_status.values()),
         by_status=by_status,
-        savings_usd_per_year=sum(r.savings_usd_per_year for r in open_rows),
+        # The briefing's figure: open actions' ledger-backed savings, overlaps combined.
+        savings_usd_per_year=totals.recoverable.ledger_backed_usd,
+        hand_written_usd_per_year=totals.recoverable.hand_written_usd,
         investment_usd=sum(r.investment_usd for r in open_rows),
         awaiting_decision=by_status.get("proposed", 0),
         top=open_rows[:TOP],
@@ -224,7 +238,7 @@ def overview_page(reader: StoreReader, today: date, charts: bool = False) -> Pag
 
 
 def plan_page(reader: StoreReader, by: ScoreName) -> Page[PlanPage]:
-    a = Assumptions()
+    a = Assumptions.of(reader.profile)
     store = reader.store
     log = decision_log(store.decisions(), store.actions())
     data = PlanPage(
@@ -240,6 +254,7 @@ def plan_page(reader: StoreReader, by: ScoreName) -> Page[PlanPage]:
                 id=e.decision.id,
                 action_id=e.decision.action_id,
                 action_title=e.action_title,
+                about=e.subject,
                 decision=e.decision.decision.value,
                 by=e.decision.by,
                 note=e.decision.note,

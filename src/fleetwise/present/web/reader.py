@@ -5,7 +5,10 @@ forecast) are kept in memory and recomputed only when a cheap version query says
 tables they come from grew. Stored rows are only appended or updated through fleetwise,
 so the largest id and the row count of a table change whenever its content does, except
 for in-place updates, which the version also covers through the plan tables' counts and
-a short time-to-live.
+a short time-to-live. Rows are removed only by the remove commands, and each logs a
+decision: the decision log's version is part of every cached read's, since a removal
+followed by an insert can leave a table's (largest id, count) as it was (SQLite reuses
+the largest id).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 
 from fleetwise.models import AnalysisRecord, Series
+from fleetwise.plan.fleet import FleetProfile, default_profile
 from fleetwise.store import Store
 from fleetwise.store.schema import (
     AnalysisRow,
+    DecisionRow,
     JobRow,
     ResultRow,
     RunRow,
@@ -37,8 +42,10 @@ VERSION_TTL_S = 2.0
 class StoreReader:
     """A store plus in-memory caches keyed by the version of the tables they read."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, profile: FleetProfile | None = None) -> None:
         self.store = store
+        #: The fleet profile every dollar on the dashboard is priced with.
+        self.profile = profile or default_profile()
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple[Any, ...], Any]] = {}
         self._versions: dict[str, tuple[float, tuple[Any, ...]]] = {}
@@ -58,8 +65,10 @@ class StoreReader:
         return version
 
     def cached(self, key: str, tables: tuple[type[Any], ...], compute: Callable[[], T]) -> T:
-        """``compute()``, reused while the ``tables`` keep their version."""
-        version = tuple(v for t in tables for v in self._version(t))
+        """``compute()``, reused while the ``tables`` (and the decision log, which records
+        every removal) keep their version."""
+        watched: tuple[type[Any], ...] = (*tables, DecisionRow)
+        version = tuple(v for t in watched for v in self._version(t))
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[0] == version:

@@ -1,0 +1,98 @@
+"""Diagnoses that store their findings: a trace set, a benchmark run, a cluster's jobs.
+
+Each prices its findings with the fleet profile: cluster findings at the profile's price
+over the profile's year; trace and benchmark findings only for the fleet GPUs their source
+represents (the profile's ``workloads``), else not at all. Each analysis is keyed by its
+input (``trace:<folder>``, ``host:<name>``, the job log's source), so diagnosing the same
+input again supersedes the earlier analysis in every total (``usecases.ledger``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fleetwise.analyze.bench_findings import CostModel, bench_findings
+from fleetwise.analyze.cluster import ClusterReport, analyze_cluster
+from fleetwise.analyze.findings import trace_findings
+from fleetwise.analyze.fragmentation import latest_nodes
+from fleetwise.analyze.traces_report import analyze_trace_set
+from fleetwise.collect.importers.telemetry import import_telemetry
+from fleetwise.errors import InputError
+from fleetwise.models import Finding, JobRecord, NodeRecord
+from fleetwise.plan.fleet import FleetProfile
+from fleetwise.store import Store
+from fleetwise.usecases.fleet import represented
+
+
+def diagnose_trace(
+    store: Store, folder: Path, tags: Sequence[str], profile: FleetProfile
+) -> tuple[int, list[Finding]]:
+    """Analyse a trace set, price its findings for what it represents, store them."""
+    report = analyze_trace_set(folder)
+    findings = trace_findings(report, represented(profile, f"trace:{folder}"))
+    analysis_id = store.save_analysis(
+        kind="trace",
+        source=str(folder),
+        summary=report.model_dump(mode="json"),
+        findings=findings,
+        tags=list(tags),
+    )
+    return analysis_id, findings
+
+
+def diagnose_run(store: Store, run_id: int, profile: FleetProfile) -> int | None:
+    """Diagnose a benchmark run once (None when it already was). The analysis speaks for
+    the run's host (``host:<name>``): a newer run on the same host supersedes it."""
+    if store.analyses("bench", tag=f"run:{run_id}"):
+        return None
+    run = store.get_run(run_id)
+    source = f"host:{run.host}"
+    found = bench_findings(store.results(run_id), CostModel(represented(profile, source)))
+    return store.save_analysis(
+        "bench",
+        source,
+        {"run_id": run_id, "host": run.host, "findings": len(found)},
+        found,
+        tags=[f"run:{run_id}"],
+    )
+
+
+def diagnose_cluster(
+    store: Store,
+    jobs: list[JobRecord],
+    nodes: list[NodeRecord],
+    profile: FleetProfile,
+    *,
+    source: str | None = None,
+    telemetry: Path | None = None,
+    gpus: int | None = None,
+) -> tuple[ClusterReport, int]:
+    """Diagnose stored jobs (with nodes and telemetry when given), priced at the profile's
+    fleet price over its year, and store the analysis."""
+    series = import_telemetry(telemetry) if telemetry is not None else None
+    label = source or ", ".join(sorted({j.source for j in jobs}))
+    if gpus is not None and gpus > profile.total_gpus:
+        raise InputError(
+            f"--gpus {gpus:,}: more than the {profile.total_gpus:,} GPUs of the fleet profile "
+            f"({profile.path or 'built-in default'}); no figure may speak for GPUs the fleet "
+            "does not have (fleetwise fleet show)"
+        )
+    if gpus is None:
+        # The node list when stored, else the fleet the profile describes.
+        gpus = sum(n.gpus for n in latest_nodes(nodes).values()) if nodes else profile.total_gpus
+    report = analyze_cluster(
+        jobs,
+        source=label,
+        telemetry=series,
+        total_gpus=gpus,
+        usd_per_gpu_hour=profile.price(),
+        hours_per_year=profile.hours_per_year,
+        nodes=nodes,
+    )
+    tags = ["cluster"] + ([f"telemetry:{telemetry.name}"] if telemetry else [])
+    tags += sorted({f"nodes:{n.source}" for n in nodes})
+    analysis_id = store.save_analysis(
+        kind="cluster", source=label, summary=report.summary(), findings=report.findings, tags=tags
+    )
+    return report, analysis_id

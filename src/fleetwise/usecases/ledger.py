@@ -1,0 +1,399 @@
+"""The fleet ledger of the store, and every current finding's bounded claim on it."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from fleetwise.analyze.fragmentation import latest_nodes
+from fleetwise.analyze.ledger import (
+    Activity,
+    Inventory,
+    JobTable,
+    Ledger,
+    RuntimeEvidence,
+    build_ledger,
+)
+from fleetwise.errors import InputError
+from fleetwise.models import AnalysisRecord, Finding, JobRecord, NodeRecord
+from fleetwise.plan.claims import ClaimSet, Subject, claims_for, runtime_shares
+from fleetwise.plan.fleet import FleetProfile
+from fleetwise.store import Store
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    #: What the user asked for, or how it was chosen.
+    label: str
+
+
+def parse_period(text: str) -> Period:
+    """``2026-06`` (a month), ``2026`` (a year) or ``2026-06-01..2026-07-01`` (end
+    exclusive); one ``InputError`` naming ``--period`` otherwise."""
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            y = int(text)
+            return Period(datetime(y, 1, 1, tzinfo=UTC), datetime(y + 1, 1, 1, tzinfo=UTC), text)
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            y, m = (int(p) for p in text.split("-"))
+            days = calendar.monthrange(y, m)[1]
+            first = datetime(y, m, 1, tzinfo=UTC)
+            return Period(first, first + timedelta(days=days), text)
+        a, sep, b = text.partition("..")
+        if sep:
+            lo = datetime.combine(date.fromisoformat(a), datetime.min.time(), UTC)
+            hi = datetime.combine(date.fromisoformat(b), datetime.min.time(), UTC)
+            if hi <= lo:
+                raise InputError(f"--period {text!r}: the end must come after the start")
+            return Period(lo, hi, text)
+    except ValueError as exc:
+        raise InputError(f"--period {text!r}: {exc}") from exc
+    raise InputError(f"--period {text!r}: expected YYYY, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
+
+
+def current_analyses(analyses: list[AnalysisRecord]) -> list[AnalysisRecord]:
+    """The latest analysis of each (kind, input): analysing the same input again supersedes
+    the earlier one in every total, it never adds to it."""
+    latest: dict[tuple[str, str], AnalysisRecord] = {}
+    for a in sorted(analyses, key=lambda a: a.id):
+        latest[(a.kind, a.source)] = a
+    return sorted(latest.values(), key=lambda a: a.id)
+
+
+def evidence_of(a: AnalysisRecord, hosts: dict[int, str]) -> str:
+    """What an analysis was computed from, as the profile's ``workloads`` patterns see it."""
+    if a.kind == "trace":
+        return f"trace:{a.source}"
+    if a.kind == "bench":
+        if a.source.startswith("host:"):
+            return a.source
+        run = a.summary.get("run_id")
+        return f"host:{hosts.get(run, '?')}" if isinstance(run, int) else a.source
+    if a.kind == "cluster":
+        return f"jobs:{a.source}"
+    return f"{a.kind}:{a.source}"
+
+
+def subjects(store: Store) -> list[Subject]:
+    """Every current finding with its evidence source."""
+    current = current_analyses(store.analyses())
+    hosts = {r.id: r.host for r in store.list_runs(limit=100_000)}
+    return [Subject(finding=f, evidence=evidence_of(a, hosts)) for a in current for f in a.findings]
+
+
+def _inventory(nodes: list[NodeRecord], profile: FleetProfile) -> Inventory:
+    if nodes:
+        latest = [n for n in latest_nodes(nodes).values() if n.gpus > 0]
+        if latest:
+            return Inventory(
+                gpus=float(sum(n.gpus for n in latest)),
+                down_gpus=float(sum(n.gpus for n in latest if not n.available)),
+                basis="nodes",
+                source="nodes:" + ", ".join(sorted({n.source for n in latest})),
+            )
+    return Inventory(
+        gpus=float(profile.total_gpus),
+        down_gpus=0.0,
+        basis="profile",
+        source=f"fleet profile: {profile.path or 'built-in default'}",
+    )
+
+
+def _activity(current: list[AnalysisRecord]) -> Activity | None:
+    """Measured utilization of the latest cluster analysis that had telemetry."""
+    for a in reversed(current):
+        value = a.summary.get("measured_utilization") if a.kind == "cluster" else None
+        if isinstance(value, int | float) and 0 <= value <= 1:
+            telemetry = [t for t in a.tags if t.startswith("telemetry:")]
+            metric = "SM_ACTIVE" if any("SM_ACTIVE" in t.upper() for t in telemetry) else "GPU_UTIL"
+            src = telemetry[0] if telemetry else f"analysis {a.id}"
+            return Activity(float(value), metric, src)
+    return None
+
+
+def _runtime(items: list[Subject], profile: FleetProfile) -> list[RuntimeEvidence]:
+    by_source: dict[str, list[Finding]] = {}
+    for s in items:
+        by_source.setdefault(s.evidence, []).append(s.finding)
+    out = []
+    for source, found in sorted(by_source.items()):
+        w = profile.workload_for(source)
+        shares = runtime_shares(found)
+        if w is None or not shares:
+            continue
+        rep = w.represents
+        out.append(RuntimeEvidence(source, rep.team, float(rep.gpus), shares))
+    return out
+
+
+def _unknown_allocation(inv: Inventory, t0: float, t1: float) -> JobTable:
+    """No job log: one stand-in allocation of every available GPU, so nothing is called
+    idle or stranded without evidence; all of it lands in ``unattributed``."""
+    return JobTable(
+        submit=np.array([t0]),
+        start=np.array([t0]),
+        end=np.array([t1]),
+        gpus=np.array([max(inv.gpus - inv.down_gpus, 0.0)]),
+        lost=np.array([False]),
+        team=np.array([0], dtype=np.int64),
+        teams=("(no job log)",),
+        source="no job log",
+    )
+
+
+@dataclass
+class LedgerInputs:
+    jobs: list[JobRecord]
+    nodes: list[NodeRecord]
+    subjects: list[Subject]
+    activity: Activity | None
+
+
+def gather_inputs(store: Store) -> LedgerInputs:
+    current = current_analyses(store.analyses())
+    return LedgerInputs(
+        jobs=store.jobs(),
+        nodes=store.nodes(),
+        subjects=subjects(store),
+        activity=_activity(current),
+    )
+
+
+def ledger_of(
+    inputs: LedgerInputs,
+    profile: FleetProfile,
+    period: Period | None = None,
+    *,
+    now: datetime | None = None,
+    pool: str | None = None,
+) -> tuple[Ledger, Period]:
+    """The ledger of ``period`` (default: the job log's span; without jobs, the year up
+    to ``now``), of one node pool (GPU model) when ``pool`` is named."""
+    nodes = inputs.nodes
+    jobs = inputs.jobs
+    if pool is not None:
+        nodes, jobs = _pool_slice(inputs, pool)
+    inv = _inventory(nodes, profile)
+    sources = ", ".join(sorted({j.source for j in jobs})) or "no job log"
+    table = JobTable.from_records(jobs, source=f"jobs:{sources}")
+    if period is None:
+        if len(table):
+            lo, hi = table.span()
+            period = Period(
+                datetime.fromtimestamp(lo, UTC),
+                datetime.fromtimestamp(max(hi, lo + 3600), UTC),
+                "the job log's span",
+            )
+        else:
+            end = now or datetime.now(UTC)
+            period = Period(end - timedelta(hours=profile.hours_per_year), end, "the last year")
+    t0, t1 = period.start.timestamp(), period.end.timestamp()
+    runtime = _runtime(inputs.subjects, profile)
+    if not len(table):
+        table = _unknown_allocation(inv, t0, t1)
+    ledger = build_ledger(table, inv, t0, t1, activity=inputs.activity, runtime=runtime)
+    if table.source == "no job log":
+        ledger.notes.insert(
+            0,
+            "no job log stored: allocation, queueing and lost work are unknown, so the "
+            "available GPU-hours are unattributed (fleetwise cluster import FILE)",
+        )
+        for b in ("idle_no_demand", "stranded", "lost_work"):
+            ledger.confidence[b] = "unknown: no job log"
+    return ledger, period
+
+
+def _pool_slice(inputs: LedgerInputs, pool: str) -> tuple[list[NodeRecord], list[JobRecord]]:
+    latest = latest_nodes(inputs.nodes)
+    models = {n.model or "unknown" for n in latest.values() if n.gpus > 0}
+    if pool not in models:
+        raise InputError(f"no pool {pool!r} among the stored nodes (pools: {sorted(models)})")
+    hosts = {name for name, n in latest.items() if (n.model or "unknown") == pool}
+    if len(models) > 1 and any(not j.placement for j in inputs.jobs if j.gpus > 0):
+        raise InputError(
+            "--by pool needs job placements (node lists) when the fleet has several pools: "
+            "import a job log with node lists (sacct NodeList, Philly)"
+        )
+    jobs = [j for j in inputs.jobs if len(models) == 1 or set(j.placement) & hosts]
+    return [n for n in inputs.nodes if n.name in hosts], jobs
+
+
+def pools_of(inputs: LedgerInputs) -> list[str]:
+    return sorted({n.model or "unknown" for n in latest_nodes(inputs.nodes).values() if n.gpus})
+
+
+def months_of(period: Period) -> list[Period]:
+    out: list[Period] = []
+    cur = period.start
+    while cur < period.end:
+        first = datetime(cur.year, cur.month, 1, tzinfo=UTC)
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        out.append(Period(cur, min(nxt, period.end), first.strftime("%Y-%m")))
+        cur = min(nxt, period.end)
+    return out
+
+
+def claims_of(inputs: LedgerInputs, ledger: Ledger, profile: FleetProfile) -> ClaimSet:
+    return claims_for(inputs.subjects, ledger, profile)
+
+
+# -- the ledger as every surface shows it ------------------------------------------------------
+BY = ("team", "month", "pool")
+
+
+@dataclass
+class LedgerView:
+    """One ledger with its claims, its rows (by team, month or pool) and the assumptions
+    it used: what ``fleetwise ledger``, the briefing and the dashboard all show."""
+
+    ledger: Ledger
+    period: Period
+    profile: FleetProfile
+    claims: ClaimSet
+    by: str | None
+    #: Row name -> (ledger of that slice, $/GPU-hour of that slice).
+    rows: dict[str, Ledger]
+    notes: list[str]
+
+    @property
+    def per_year(self) -> float:
+        return self.ledger.per_year(self.profile.hours_per_year)
+
+    def usd_per_year(self, gpu_hours: float) -> float:
+        return gpu_hours * self.per_year * self.profile.price()
+
+    def document(self) -> dict[str, object]:
+        from fleetwise.analyze.ledger import BUCKETS, LABELS
+
+        lg = self.ledger
+        price = self.profile.price()
+        buckets = [
+            {
+                "bucket": b,
+                "label": LABELS[b],
+                "gpu_hours": lg.buckets[b],
+                "share": lg.share(b),
+                "gpu_hours_per_year": lg.buckets[b] * self.per_year,
+                "usd_per_year": self.usd_per_year(lg.buckets[b]),
+                "evidence": lg.evidence.get(b, []),
+                "confidence": lg.confidence.get(b, ""),
+            }
+            for b in BUCKETS
+        ]
+        rows = [
+            {"name": name, "capacity_gpu_hours": r.capacity, "buckets": dict(r.buckets)}
+            for name, r in self.rows.items()
+        ]
+        if self.by == "team":
+            rows = [
+                {"name": name, "capacity_gpu_hours": None, "buckets": vals}
+                for name, vals in lg.by_team.items()
+            ]
+        c = self.claims
+        return {
+            "schema_version": 1,
+            "period": {
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                "label": self.period.label,
+                "hours": lg.hours,
+            },
+            "capacity_gpu_hours": lg.capacity,
+            "capacity_gpu_hours_per_year": lg.capacity * self.per_year,
+            "inventory": {
+                "gpus": lg.inventory.gpus if lg.inventory else None,
+                "basis": lg.inventory.basis if lg.inventory else None,
+                "source": lg.inventory.source if lg.inventory else None,
+            },
+            "usd_per_gpu_hour": price,
+            "buckets": buckets,
+            "badput": dict(lg.badput),
+            "goodput": dict(lg.goodput),
+            "ettr": list(lg.ettr),
+            "over_allocated_gpu_hours": lg.over_allocated,
+            "by": self.by,
+            "rows": rows,
+            "claims": {
+                "gpu_hours_per_year": c.gpu_hours,
+                "gpu_usd_per_year": c.gpu_usd,
+                "people_usd_per_year": c.people_usd,
+                "items": [
+                    {
+                        "finding_id": x.finding.id,
+                        "kind": x.finding.kind,
+                        "title": x.finding.title,
+                        "scope": x.scope,
+                        "scope_label": x.scope_label,
+                        "bucket": x.bucket,
+                        "asked_gpu_hours_per_year": x.asked_gpu_hours,
+                        "gpu_hours_per_year": x.gpu_hours,
+                        "usd_per_year": x.usd,
+                        "severity": x.severity.value,
+                        "note": x.note,
+                    }
+                    for x in c.claims
+                ],
+                "buckets": [
+                    {
+                        "group": u.group,
+                        "bucket": u.bucket,
+                        "available_gpu_hours_per_year": u.available_gpu_hours,
+                        "asked_gpu_hours_per_year": u.asked_gpu_hours,
+                        "combined_gpu_hours_per_year": u.combined_gpu_hours,
+                        "overlap_gpu_hours_per_year": u.overlap_gpu_hours,
+                        "claims": u.claims,
+                    }
+                    for u in c.buckets
+                ],
+            },
+            "notes": self.notes,
+            "assumptions": self.profile.assumptions(),
+        }
+
+
+def ledger_for(
+    store: Store,
+    profile: FleetProfile,
+    period: str | None = None,
+    by: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> LedgerView:
+    """The store's ledger over ``period`` (text as ``--period`` takes it), with every
+    current finding's claim on it, split ``by`` team, month or pool."""
+    if by is not None and by not in BY:
+        raise InputError(f"--by {by!r}: expected one of {', '.join(BY)}")
+    inputs = gather_inputs(store)
+    chosen = parse_period(period) if period else None
+    ledger, used = ledger_of(inputs, profile, chosen, now=now)
+    rows: dict[str, Ledger] = {}
+    if by == "month":
+        for m in months_of(used):
+            rows[m.label] = ledger_of(inputs, profile, m, now=now)[0]
+    elif by == "pool":
+        for name in pools_of(inputs) or [p.name for p in profile.pools]:
+            if inputs.nodes:
+                rows[name] = ledger_of(inputs, profile, used, now=now, pool=name)[0]
+    notes = list(ledger.notes)
+    inv = ledger.inventory
+    if inv is not None and inv.basis == "nodes" and round(inv.gpus) != profile.total_gpus:
+        notes.append(
+            f"the stored nodes hold {inv.gpus:,.0f} GPUs, the fleet profile "
+            f"{profile.total_gpus:,}: the ledger counts the nodes; prices and years come from "
+            "the profile (fleetwise fleet init --from-store drafts one that matches)"
+        )
+    return LedgerView(
+        ledger=ledger,
+        period=used,
+        profile=profile,
+        claims=claims_of(inputs, ledger, profile),
+        by=by,
+        rows=rows,
+        notes=notes,
+    )
