@@ -11,8 +11,12 @@ STAMP  := $(VENV)/.installed
 EXTRAS ?= all,test
 # Debian packages and the file each one provides (how we tell it is there): fio for the
 # storage benchmarks, PostgreSQL for the store tests on the second back-end, chromium for
-# the dashboard's browser tests (driven by Playwright with executable_path=/usr/bin/chromium).
-DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql chromium:/usr/bin/chromium
+# the dashboard's browser tests (driven by Playwright with executable_path=/usr/bin/chromium),
+# LibreOffice Impress (its headless build: no X libraries) and the DejaVu fonts for the test
+# that converts the steering deck to PDF with `soffice --headless`.
+DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql chromium:/usr/bin/chromium \
+  libreoffice-impress-nogui:/usr/bin/soffice \
+  fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUITE ?= quick
 PYTEST_ARGS ?=
 
@@ -36,7 +40,7 @@ sysdeps:
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests; chromium: browser tests)"; \
+	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests; chromium: browser tests; libreoffice: deck render test)"; \
 	  fi; \
 	fi
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pptx import Presentation
 from pypdf import PdfReader
 
 from fleetwise.models import KPI, ResultRecord, RunStatus, Summary
@@ -27,7 +26,6 @@ from fleetwise.present.reports.briefing import build_briefing
 from fleetwise.present.reports.html import render_html, to_html
 from fleetwise.present.reports.model import Report
 from fleetwise.present.reports.pdf import render_pdf
-from fleetwise.present.reports.pptx import render_pptx
 from fleetwise.store import Store
 
 DATA = Path(__file__).parents[1] / "data"
@@ -241,36 +239,6 @@ def test_pdf_has_a_one_page_summary_and_every_section(seeded: Seeded) -> None:
     rest = "\n".join(pages[1:])
     assert "Objections and answers" in rest and "Capacity: demand forecast" in rest
     assert EVIL in " ".join(pages).replace("\n", "")  # shown as text, not markup
-
-
-def test_pptx_has_the_steering_slides_with_native_tables(seeded: Seeded) -> None:
-    path = render_pptx(seeded.report, seeded.folder / "briefing.pptx")
-    deck = Presentation(str(path))
-    titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
-    assert titles[:2] == ["Fleet optimization briefing", "Summary"]
-    for wanted in (
-        "Capacity: demand forecast",
-        "Investment: buy or rent",
-        "KPIs",
-        "Decisions needed",
-        "What if demand grows faster?",
-    ):
-        assert wanted in titles
-    losses = [i.title for s in seeded.report.sections if s.key == "top_findings" for i in s.items]
-    assert losses and all(t in titles for t in losses)
-    cells = [
-        cell.text
-        for slide in deck.slides
-        for shape in slide.shapes
-        if shape.has_table
-        for row in shape.table.rows
-        for cell in row.cells
-    ]
-    ranked = next(s for s in seeded.report.sections if s.key == "top_actions")
-    assert ranked.tables[0].rows[0][4] in cells  # the top action's NPV, in a native table
-    assert f"Tune {EVIL}" in " ".join(cells)  # markup kept as literal text
-    pictures = [sh for slide in deck.slides for sh in slide.shapes if sh.shape_type == 13]
-    assert len(pictures) >= 5
 
 
 def test_cli_writes_each_format(seeded: Seeded) -> None:
