@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Protocol
+
+
+class SeriesLike(Protocol):
+    """What ``series_label`` reads of a series key (``models.SeriesKey``)."""
+
+    benchmark: str
+    metric: str
+    params: dict[str, Any]
+    hardware: str
 
 
 def sig(value: float, digits: int = 3) -> str:
@@ -58,3 +68,50 @@ def count(value: float) -> str:
     if not math.isfinite(value):
         return "-"
     return f"{value:,.0f}" if abs(value) >= 10 else sig(value)
+
+
+def duration(hours: float | None) -> str:
+    """A duration in the unit a person would use: seconds under a minute, minutes under an
+    hour, hours under two days, days above (``45 s``, ``31 min``, ``4.5 h``, ``3.2 d``)."""
+    if hours is None or not math.isfinite(hours):
+        return "-"
+    if hours == 0:
+        return "0"
+    sign = "-" if hours < 0 else ""
+    h = abs(hours)
+    if h < 1 / 60:
+        return f"{sign}{sig(h * 3600, 2)} s"
+    if h < 1:
+        return f"{sign}{sig(h * 60, 2)} min"
+    if h < 48:
+        return f"{sign}{sig(h, 2)} h"
+    return f"{sign}{sig(h / 24, 2)} d"
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """A benchmark case's parameters for people: ``size=64, dtype=fp32`` (sorted by name)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or "defaults"
+
+
+def series_label(key: SeriesLike) -> str:
+    """A benchmark series for people: ``compute.gemm tflops (dtype=fp32, size=64) on HW``;
+    never its internal id."""
+    on = f" on {key.hardware}" if key.hardware else ""
+    return f"{key.benchmark} {key.metric} ({params_text(key.params)}){on}"
+
+
+def amount(value: float | int | str, unit: str = "") -> str:
+    """A stored quantity (a finding's evidence) for people: integers with separators,
+    floats to three significant digits, shares as percentages, text as it is."""
+    if isinstance(value, str):
+        return f"{value} {unit}".strip()
+    if isinstance(value, int) and unit not in {"fraction", "ratio"}:
+        return f"{value:,} {unit}".strip()
+    return quantity(float(value), unit)
+
+
+def pvalue(p: float | None) -> str:
+    """A p-value as papers write it: ``p = 0.034``, ``p < 0.001``."""
+    if p is None or not math.isfinite(p):
+        return "p = -"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

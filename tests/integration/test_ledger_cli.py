@@ -152,7 +152,7 @@ def test_totals_stay_within_capacity_and_rerunning_changes_nothing(
     first = run(["report", "briefing", "--db", db, "--fleet", str(fleet)], capsys)
     ledger = run(["ledger", "--db", db, "--fleet", str(fleet)], capsys)
     capacity_usd = ledger["capacity_gpu_hours_per_year"] * 2.5
-    for section in first["summary"]:
+    for section in first["summary"] + first["sections"]:
         for f in section["figures"]:
             if "usd" in f["key"] or f["key"].startswith(("losses.", "ask.recoverable")):
                 assert f["value"] is None or f["value"] <= capacity_usd, f["key"]
@@ -166,8 +166,12 @@ def test_totals_stay_within_capacity_and_rerunning_changes_nothing(
     store = Store(f"sqlite:///{db}")
     assert len(store.actions()) == actions and len(store.decisions()) == decisions
     store.close()
-    figures = {f["key"]: f["value"] for s in first["summary"] for f in s["figures"]}
-    figures2 = {f["key"]: f["value"] for s in again["summary"] for f in s["figures"]}
+    figures = {
+        f["key"]: f["value"] for s in first["summary"] + first["sections"] for f in s["figures"]
+    }
+    figures2 = {
+        f["key"]: f["value"] for s in again["summary"] + again["sections"] for f in s["figures"]
+    }
     for key in ("losses.total_usd_per_year", "ask.recoverable", "ledger.productive_share"):
         assert figures2[key] == pytest.approx(figures[key], rel=1e-9), key
 

@@ -21,12 +21,15 @@ import pytest
 from pypdf import PdfReader
 
 from fleetwise.models import KPI, ResultRecord, RunStatus, Summary
+from fleetwise.plan.capacity import scenarios
 from fleetwise.present.cli import main
 from fleetwise.present.reports.briefing import build_briefing
+from fleetwise.present.reports.facts import GROWTH_CASES
 from fleetwise.present.reports.html import render_html, to_html
 from fleetwise.present.reports.model import Report
 from fleetwise.present.reports.pdf import render_pdf
 from fleetwise.store import Store
+from fleetwise.usecases.capacity import outlook
 
 DATA = Path(__file__).parents[1] / "data"
 EVIL = "<script>alert(1)</script>"
@@ -108,7 +111,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     trace = cli_json(
         "diagnose", "--trace", str(DATA / "kineto" / "nccl_ddp_a100"), "--db", db, "--json"
     )
-    cli("cluster", "import", str(DATA / "clusters" / "alibaba_pods_head800.csv"), "--db", db)
+    pods = str(DATA / "clusters" / "alibaba_pods_head800.csv")
+    cli("cluster", "import", pods, "--epoch", "2026-06-01", "--db", db)
     cluster = cli_json("cluster", "analyze", "--gpus", "512", "--db", db, "--json")
     cli("process", "import", str(DATA / "process" / "fourkeys_sample"), "--db", db)
     dora = cli_json("process", "dora", "--db", db, "--json")
@@ -154,7 +158,12 @@ def test_briefing_numbers_match_the_json_of_the_commands(seeded: Seeded) -> None
     # Top actions: NPV as `plan rank --by npv`.
     ranking = cli_json("plan", "rank", "--by", "npv", "--db", seeded.db, "--json")["ranking"]
     by_id = {r["id"]: r for r in ranking}
-    npv_keys = [f.key for s in report.summary for f in s.figures if f.key.startswith("actions.")]
+    npv_keys = [
+        f.key
+        for s in [*report.summary, *report.sections]
+        for f in s.figures
+        if f.key.startswith("actions.")
+    ]
     assert len(npv_keys) >= 3
     for key in npv_keys:
         action_id = int(key.split(".")[1])
@@ -178,11 +187,20 @@ def test_briefing_numbers_match_the_json_of_the_commands(seeded: Seeded) -> None
     assert report.figure("ask.npv").value == pytest.approx(invest["npv_usd"])
     assert report.figure("ask.capex").value == pytest.approx(invest["capex_usd"])
     # Capacity: `capacity forecast`, and its growth scenario for "what if demand grows faster".
-    fc = cli_json("capacity", "forecast", "--growth", "0.5", "--db", seeded.db, "--json")
-    assert report.figure("outlook.mean").value == pytest.approx(fc["mean"][-1])
-    assert report.figure("outlook.hi_95").value == pytest.approx(fc["hi_95"][-1])
-    grown = next(s for s in fc["scenarios"] if s["growth_per_year"] == 0.5)
-    assert report.figure("objections.growth.0.5").value == pytest.approx(grown["last_hi_95"])
+    # Capacity: the outlook from the report's date, on the complete days of the job log (the
+    # sample stops mid-trace: the days after its last submission are not demand).
+    store = Store(seeded.db)
+    jobs = store.jobs()
+    store.close()
+    seen = outlook(jobs, date.fromisoformat(TODAY))
+    assert report.figure("outlook.mean").value == pytest.approx(seen.forecast.mean[-1])
+    assert report.figure("outlook.hi_95").value == pytest.approx(seen.forecast.hi_95[-1])
+    assert seen.forecast.days[-1] == "2026-12-30"  # 30 days after the report, not the data
+    section = next(s for s in report.sections if s.key == "outlook")
+    assert any("left out of the fit" in p for p in section.paragraphs)
+    assert any("days before 2026-11-30" in p for p in section.paragraphs)
+    grown = next(s for s in scenarios(seen.forecast, GROWTH_CASES) if s.growth_per_year == 0.5)
+    assert report.figure("objections.growth.0.5").value == pytest.approx(grown.last_hi_95)
     # KPIs and delivery.
     kpis = cli_json("kpi", "list", "--db", seeded.db, "--today", TODAY, "--json")["kpis"]
     for k in kpis:
@@ -201,13 +219,16 @@ def test_html_is_self_contained_traceable_and_escaped(seeded: Seeded) -> None:
     assert "<script" not in html.lower() and "&lt;script&gt;" in html
     assert "http://" not in html and "https://" not in html  # offline: no CDN, no fonts
     for key in (
+        "headline",
+        "ask",
+        "risks",
+        "assumptions",
+        "ledger_detail",
         "losses",
         "actions",
-        "ask",
+        "investment_ask",
         "outlook",
         "kpi_status",
-        "decisions_needed",
-        "risks",
         "objections",
         "capacity",
         "investment",
@@ -224,19 +245,22 @@ def test_pdf_has_a_one_page_summary_and_every_section(seeded: Seeded) -> None:
     path = render_pdf(seeded.report, seeded.folder / "briefing.pdf")
     pages = [p.extract_text() for p in PdfReader(path).pages]
     first = pages[0]
+    # Page 1 is the story, answer first: the headline and its waterfall, the ask, the top
+    # risks, the assumptions and where every input comes from.
     for heading in (
         "Executive summary",
-        "Where the fleet loses time and money",
-        "Top actions",
-        "The investment ask",
-        "Capacity outlook",
-        "KPI status",
-        "Decisions needed",
+        "The answer",
+        "The ask",
         "Risks",
+        "Assumptions and inputs",
     ):
         assert heading in first
-    assert seeded.report.figure("ask.npv").text in first
+    assert seeded.report.figure("ask.recoverable").text in first
+    assert "is measured productive" in first and "recoverable by" in first
+    assert "where the GPU-hours go" in first  # the waterfall chart
     rest = "\n".join(pages[1:])
+    for heading in ("Where the fleet loses time and money", "Top actions", "Buy or rent"):
+        assert heading in rest
     assert "Objections and answers" in rest and "Capacity: demand forecast" in rest
     assert EVIL in " ".join(pages).replace("\n", "")  # shown as text, not markup
 
@@ -267,6 +291,7 @@ def test_cli_writes_each_format(seeded: Seeded) -> None:
 
 def test_an_empty_store_gives_reports_that_say_what_is_missing(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'empty.db'}"
+    Store(db).close()  # an empty store (a store that does not exist is an error)
     for fmt in ("html", "pdf", "pptx"):
         out = tmp_path / f"b.{fmt}"
         cli("report", "briefing", "-f", fmt, "-o", str(out), "--db", db)
@@ -285,6 +310,7 @@ def test_an_unwritable_output_is_an_input_error(
     blocker = tmp_path / "file"
     blocker.write_text("")
     db = f"sqlite:///{tmp_path / 'x.db'}"
+    Store(db).close()
     assert main(["report", "improvement", "-o", str(blocker / "r.html"), "--db", db]) == 2
     assert "cannot write the report" in capsys.readouterr().err
 
@@ -300,7 +326,7 @@ def test_a_fast_briefing_skips_the_forecast_and_says_so(seeded: Seeded) -> None:
         report = build_briefing(store, today=date.fromisoformat(TODAY), with_forecast=False)
     finally:
         store.close()
-    outlook = next(s for s in report.summary if s.key == "outlook")
+    outlook = next(s for s in report.sections if s.key == "outlook")
     assert outlook.missing == "forecast not computed here: fleetwise capacity forecast"
     risks = next(s for s in report.summary if s.key == "risks")
     assert not any("forecast" in i.title for i in risks.items)

@@ -39,6 +39,7 @@ from fleetwise.models import (
     Severity,
 )
 from fleetwise.stats import CV_WARN
+from fleetwise.units import sig
 
 LOW_EFFICIENCY = 0.4
 TARGET_EFFICIENCY = 0.6
@@ -116,7 +117,7 @@ def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
     if eff is None or eff <= 0 or eff >= LOW_EFFICIENCY:
         return None
     wasted = 1.0 - eff / TARGET_EFFICIENCY
-    peak = f" of {r.peak.value:g} {r.peak.unit} ({r.peak.source})" if r.peak else ""
+    peak = f" of {sig(r.peak.value)} {r.peak.unit} ({r.peak.source})" if r.peak else ""
     # A CPU's efficiency says nothing about the GPU fleet's: no fleet cost is claimed for it.
     cost = (
         m.cost(wasted, f"time saved at {TARGET_EFFICIENCY:.0%} efficiency") if _on_gpu(r) else None
@@ -132,7 +133,7 @@ def _low_efficiency(r: ResultRecord, m: CostModel) -> Finding | None:
         layer=_layer(r),
         title=f"{_case(r)} {r.metric} runs at {eff:.0%} of peak",
         detail=(
-            f"median {r.summary.median:.4g} {r.unit}{peak}; at {TARGET_EFFICIENCY:.0%} the "
+            f"median {sig(r.summary.median)} {r.unit}{peak}; at {TARGET_EFFICIENCY:.0%} the "
             f"same work would take {wasted:.0%} less time.{where}"
         ),
         severity=_severity(wasted),
@@ -159,7 +160,7 @@ def _unstable(r: ResultRecord, m: CostModel) -> Finding | None:
         layer=_layer(r),
         title=f"{_case(r)} {r.metric} is unstable (CV {s.cv:.0%})",
         detail=(
-            f"{s.n} samples from {s.min:.4g} to {s.max:.4g} {r.unit}; comparisons of this case "
+            f"{s.n} samples from {sig(s.min)} to {sig(s.max)} {r.unit}; comparisons of this case "
             f"need more runs. The median is {wasted:.0%} from the best sample. A finding about "
             "the measurement, not the fleet: no fleet cost is claimed"
         ),
@@ -206,7 +207,7 @@ def _dataloader_workers(group: Sequence[ResultRecord], m: CostModel) -> Finding 
         layer="storage",
         title=f"DataLoader with num_workers={nw_fast} is {gain:.2f}x num_workers={nw_slow}",
         detail=(
-            f"{_median(fast):.4g} vs {_median(slow):.4g} samples/s on the same files; jobs "
+            f"{sig(_median(fast))} vs {sig(_median(slow))} samples/s on the same files; jobs "
             f"configured like the slow case wait on input (assumed {m.input_share:.0%} of a step)"
         ),
         severity=_severity(wasted),
@@ -259,8 +260,8 @@ def _storage_below_device(results: Sequence[ResultRecord], m: CostModel) -> Find
         layer="storage",
         title=f"Data loader reads at {ratio:.0%} of the device's sequential bandwidth",
         detail=(
-            f"best cold-cache loader {_median(best):.4g} MB/s vs fio sequential read "
-            f"{_median(dev):.4g} MB/s: per-file costs, not the device, limit input"
+            f"best cold-cache loader {sig(_median(best))} MB/s vs fio sequential read "
+            f"{sig(_median(dev))} MB/s: per-file costs, not the device, limit input"
         ),
         severity=_severity(wasted),
         evidence=[

@@ -284,6 +284,69 @@ def tornado(bars: Sequence[TornadoBar], base_npv: float) -> Chart:
     return out
 
 
+@dataclass(frozen=True)
+class Step:
+    """One bar of a waterfall: a ledger bucket's GPU-hours (``total`` for capacity and the
+    productive remainder, which stand on the axis; the others hang from the running level;
+    ``unknown`` marks time no evidence splits, drawn grey rather than as a loss)."""
+
+    label: str
+    gpu_hours: float
+    total: bool = False
+    unknown: bool = False
+
+
+def waterfall(steps: Sequence[Step], title: str = "where the GPU-hours go") -> Chart:
+    """Capacity down to productive GPU-hours: each loss bucket a bar falling from the level
+    the previous ones left, the totals standing on the axis, with their share as a label."""
+    rows = []
+    level = steps[0].gpu_hours if steps else 0.0
+    capacity = level if level > 0 else 1.0
+    for n, s in enumerate(steps):
+        if s.total:
+            lo, hi = 0.0, s.gpu_hours
+            if n == 0:
+                level = s.gpu_hours
+        else:
+            lo, hi = level - s.gpu_hours, level
+            level = lo
+        rows.append(
+            {
+                "order": n,
+                "bucket": s.label,
+                "lo": lo,
+                "hi": hi,
+                "gpu_hours": s.gpu_hours,
+                "share": s.gpu_hours / capacity,
+                "kind": "total" if s.total else "unattributed" if s.unknown else "loss",
+            }
+        )
+    base = alt.Chart(_data(rows)).encode(
+        x=alt.X("bucket:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=-30))
+    )
+    bars = base.mark_bar().encode(
+        y=alt.Y("lo:Q", title="GPU-hours a year", axis=alt.Axis(format="~s")),
+        y2="hi:Q",
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(
+                domain=["total", "loss", "unattributed"], range=["#2e7d32", "#c62828", "#9e9e9e"]
+            ),
+            legend=None,
+        ),
+        tooltip=[
+            "bucket:N",
+            alt.Tooltip("gpu_hours:Q", format=",.0f"),
+            alt.Tooltip("share:Q", format=".1%"),
+        ],
+    )
+    labels = base.mark_text(dy=-6, fontSize=10).encode(
+        y=alt.Y("hi:Q"), text=alt.Text("share:Q", format=".1%")
+    )
+    out: Chart = (bars + labels).properties(title=title, width=WIDTH, height=HEIGHT)
+    return out
+
+
 def _vl_convert() -> Any:
     try:
         import vl_convert

@@ -56,7 +56,15 @@ from fleetwise.store.findings import add_analysis, query_analyses
 from fleetwise.store.jobs import add_jobs, query_jobs, query_nodes, replace_nodes
 from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
-from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow, RunTagRow
+from fleetwise.store.schema import (
+    EnvironmentRow,
+    JobRow,
+    NodeRow,
+    ProcessEventRow,
+    ResultRow,
+    RunRow,
+    RunTagRow,
+)
 from fleetwise.store.series import all_series
 from fleetwise.timeutil import as_utc
 
@@ -380,6 +388,19 @@ class Store:
         (they stay) and log who removed it and why, in one transaction."""
         with self._session() as s:
             return removal.remove_analysis(s, analysis_id, by, why)
+
+    def input_sources(self) -> dict[str, list[str]]:
+        """The distinct sources of the imported jobs, nodes and process events (one query
+        each, not a row per record): what the briefing's provenance box lists."""
+        with self._session() as s:
+            return {
+                name: sorted(v for (v,) in s.execute(select(col).distinct()))
+                for name, col in (
+                    ("jobs", JobRow.source),
+                    ("nodes", NodeRow.source),
+                    ("process", ProcessEventRow.source),
+                )
+            }
 
     # -- cluster jobs ----------------------------------------------------------------------
     def add_jobs(self, records: Sequence[JobRecord], source: str) -> int:

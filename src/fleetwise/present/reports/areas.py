@@ -15,7 +15,7 @@ from fleetwise.plan.decisions import decision_subject
 from fleetwise.present import charts
 from fleetwise.present.reports.facts import GROWTH_CASES, Facts
 from fleetwise.present.reports.model import ChartSpec, Figure, Section, Table, absent, usd
-from fleetwise.units import sig
+from fleetwise.units import duration, pvalue, series_label, sig
 
 NO_BENCH = "no benchmark runs stored: fleetwise bench run quick"
 NO_CLUSTER = "no cluster analysis stored: fleetwise cluster import FILE, fleetwise cluster analyze"
@@ -105,7 +105,8 @@ def benchmarks(facts: Facts) -> Section:
             )
         for c in changes:
             section.paragraphs.append(
-                f"{s.key.id}: {c.kind} of {c.change:+.1%} at run {c.after} (p={c.pvalue:.2g})"
+                f"{series_label(s.key)}: {c.kind} of {c.change:+.1%} at run {c.after} "
+                f"({pvalue(c.pvalue)})"
             )
     eff = _efficiency(facts)
     if eff:
@@ -193,7 +194,14 @@ def cluster(facts: Facts) -> Section:
                 title="queue wait by team (hours)",
                 columns=["team", "jobs", "p50", "p95", "p99"],
                 rows=[
-                    [w.group, str(w.jobs), sig(w.p50_h), sig(w.p95_h), sig(w.p99_h)] for w in waits
+                    [
+                        w.group,
+                        f"{w.jobs:,}",
+                        duration(w.p50_h),
+                        duration(w.p95_h),
+                        duration(w.p99_h),
+                    ]
+                    for w in waits
                 ],
                 source=src,
             )

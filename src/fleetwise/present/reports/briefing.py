@@ -11,12 +11,13 @@ from pathlib import Path
 
 from fleetwise.models import ActionStatus, Severity
 from fleetwise.plan.fleet import FleetProfile
+from fleetwise.present import charts
 from fleetwise.present.reports import areas, objections
 from fleetwise.present.reports.areas import NO_JOBS
 from fleetwise.present.reports.facts import Facts, gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent, usd
 from fleetwise.store import Store
-from fleetwise.units import count, percent, sig
+from fleetwise.units import amount, count, percent, sig
 
 TOP = 5
 NO_FINDINGS = "no diagnosis stored: fleetwise diagnose --trace DIR, fleetwise cluster analyze"
@@ -130,15 +131,15 @@ def losses(facts: Facts) -> Section:
                 source=facts.finding_source(f),
             )
         )
-        amount = (
+        cost = (
             f"{usd(c.usd)}/yr of engineer time"
             if c.scope == "people"
             else f"{usd(c.usd)}/yr, {count(c.gpu_hours)} GPU-h/yr of {c.bucket.replace('_', ' ')}"
         )
         lines = [
-            f"{amount} ({c.scope_label}; {f.layer}, {c.severity.value})",
+            f"{cost} ({c.scope_label}; {f.layer}, {c.severity.value})",
             *([c.note] if c.note else []),
-            *[f"{e.label}: {e.value} {e.unit}".rstrip() for e in f.evidence[:3]],
+            *[f"{e.label}: {amount(e.value, e.unit)}" for e in f.evidence[:3]],
             *[f"recommendation: {r}" for r in f.recommendations[:2]],
         ]
         items.append(Item(title=f.title, lines=lines, source=facts.finding_source(f)))
@@ -216,37 +217,12 @@ def top_actions(facts: Facts) -> Section:
 
 
 def investment_ask(facts: Facts) -> Section:
-    """What the plan asks for (its open actions' investments) and buy-vs-rent hardware."""
-    open_ranked = facts.ranked
-    ask = sum(r.scores.investment_usd for r in open_ranked)
-    rec = facts.recoverable
+    """Buy or rent the hardware: the scenario the story passed (named), or the defaults."""
     inv = facts.invest
     figures = [
         Figure(
-            key="ask.plan_investment",
-            label=f"one-time investment of {len(open_ranked)} open actions",
-            value=ask,
-            text=usd(ask),
-            source="plan rank (investment_usd)",
-        ),
-        Figure(
-            key="ask.recoverable",
-            label="what they recover per year, drawn from the findings' ledger claims "
-            "(actions on one finding combined)",
-            value=rec.ledger_backed_usd,
-            text=f"{usd(rec.ledger_backed_usd)}/yr",
-            source="plan rank (ledger-backed savings)",
-        ),
-        Figure(
-            key="ask.plan_benefit",
-            label="the same, risk-adjusted by each action's confidence",
-            value=rec.risk_adjusted_usd,
-            text=f"{usd(rec.risk_adjusted_usd)}/yr",
-            source="plan rank (ledger-backed savings x confidence)",
-        ),
-        Figure(
             key="ask.capex",
-            label=f"buying {inv.gpus} GPUs",
+            label=f"buying {inv.gpus:,} GPUs",
             value=inv.capex_usd,
             text=usd(inv.capex_usd),
             source=facts.invest_source,
@@ -259,16 +235,6 @@ def investment_ask(facts: Facts) -> Section:
             source=facts.invest_source,
         ),
     ]
-    if rec.hand_written_usd > 0:
-        figures.append(
-            Figure(
-                key="ask.hand_written",
-                label="savings typed by hand on actions no finding backs (not in the totals)",
-                value=rec.hand_written_usd,
-                text=f"{usd(rec.hand_written_usd)}/yr",
-                source="fleetwise plan list",
-            )
-        )
     if inv.payback_years is not None:
         figures.append(
             Figure(
@@ -279,7 +245,13 @@ def investment_ask(facts: Facts) -> Section:
                 source=facts.invest_source,
             )
         )
-    return Section(key="ask", title="The investment ask", figures=figures)
+    scenario = f"scenario {facts.scenario}" if facts.scenario else "the sourced defaults"
+    return Section(
+        key="investment_ask",
+        title="Buy or rent",
+        paragraphs=[f"From {scenario} ({facts.invest_source})."],
+        figures=figures,
+    )
 
 
 def capacity_outlook(facts: Facts) -> Section:
@@ -288,13 +260,15 @@ def capacity_outlook(facts: Facts) -> Section:
     if f is None:
         return absent("outlook", title, facts.why_absent("capacity", NO_JOBS))
     src = "fleetwise capacity forecast (stored jobs)"
+    notes = facts.outlook.notes if facts.outlook else []
     return Section(
         key="outlook",
         title=title,
+        paragraphs=list(notes),
         figures=[
             Figure(
                 key="outlook.last_history",
-                label=f"demand on {f.history_days[-1]}",
+                label=f"demand on {f.history_days[-1]} (the last complete day of data)",
                 value=f.history[-1],
                 text=f"{sig(f.history[-1])} {f.unit}",
                 source=src,
@@ -335,26 +309,6 @@ def kpi_status(facts: Facts) -> Section:
         for name, n in counts.items()
     ]
     return Section(key="kpi_status", title=title, figures=figures)
-
-
-def decisions_needed(facts: Facts) -> Section:
-    title = "Decisions needed"
-    waiting = [r for r in facts.ranked if r.action.status is ActionStatus.PROPOSED]
-    if not waiting:
-        return Section(
-            key="decisions_needed",
-            title=title,
-            paragraphs=["No proposed action is waiting for a decision."],
-        )
-    items = [
-        Item(
-            title=f"approve or reject #{r.action.id}: {r.action.title}",
-            lines=[f"NPV {usd(r.scores.npv)}, cost {usd(r.scores.investment_usd)}"],
-            source=f"action {r.action.id}",
-        )
-        for r in waiting[:TOP]
-    ]
-    return Section(key="decisions_needed", title=title, items=items)
 
 
 def risks(facts: Facts) -> Section:
@@ -402,6 +356,147 @@ def risks(facts: Facts) -> Section:
     return Section(key="risks", title="Risks", items=lines[:6])
 
 
+def headline(facts: Facts) -> Section:
+    """The answer first: one sentence from the ledger and the backlog, and the waterfall
+    from capacity down to productive GPU-hours."""
+    from fleetwise.analyze.ledger import BUCKETS, LABELS
+
+    view = facts.ledger
+    lg = view.ledger
+    rec = facts.recoverable
+    open_ = len(facts.ranked)
+    cap_year = lg.capacity * view.per_year
+    productive, unattributed = lg.share("productive"), lg.share("unattributed")
+    sentence = (
+        f"Of {count(cap_year)} GPU-hours a year ({count(lg.inventory.gpus if lg.inventory else 0)}"
+        f" GPUs), {percent(productive)} is measured productive"
+        + (f" and {percent(unattributed)} is active but unattributed" if unattributed else "")
+        + f"; {percent(1 - productive - unattributed)} is lost or idle."
+    )
+    cost = sum(r.scores.investment_usd for r in facts.ranked)
+    if open_:
+        sentence += (
+            f" {usd(rec.ledger_backed_usd)}/yr (GPU and engineer time) is recoverable by "
+            f"{open_} open action{'s' if open_ != 1 else ''} costing {usd(cost)}."
+        )
+    else:
+        sentence += f" No action is open yet: {NO_ACTIONS}."
+    steps = [charts.Step("capacity", cap_year, total=True)]
+    for b in BUCKETS:
+        if b == "productive":
+            continue
+        hours = lg.buckets[b] * view.per_year
+        if hours > 0:
+            steps.append(charts.Step(LABELS[b], hours, unknown=b == "unattributed"))
+    steps.append(charts.Step(LABELS["productive"], lg.buckets["productive"] * view.per_year, True))
+    return Section(
+        key="headline",
+        title="The answer",
+        paragraphs=[sentence],
+        figures=[
+            Figure(
+                key="ledger.capacity_gpu_hours_per_year",
+                label=f"capacity: {count(lg.inventory.gpus if lg.inventory else 0)} GPUs "
+                f"x {count(facts.profile.hours_per_year)} h",
+                value=cap_year,
+                text=f"{count(cap_year)} GPU-h/yr ({usd(view.usd_per_year(lg.capacity))}/yr)",
+                source=f"fleetwise ledger ({view.period.label})",
+            ),
+            Figure(
+                key="ledger.productive_share",
+                label="measured productive (the rest of the active time is unattributed)",
+                value=productive,
+                text=percent(productive),
+                source=f"fleetwise ledger ({view.period.label})",
+            ),
+        ],
+        charts=[
+            areas.chart(
+                "waterfall",
+                "where the GPU-hours go (a year)",
+                charts.waterfall(steps, "where the GPU-hours go (a year)"),
+            )
+        ],
+    )
+
+
+def the_ask(facts: Facts) -> Section:
+    """What the steering committee is asked: decisions with owner and date, and what the
+    open backlog costs and recovers."""
+    rec = facts.recoverable
+    ask = sum(r.scores.investment_usd for r in facts.ranked)
+    figures = [
+        Figure(
+            key="ask.plan_investment",
+            label=f"one-time investment of {len(facts.ranked)} open actions",
+            value=ask,
+            text=usd(ask),
+            source="plan rank (investment_usd)",
+        ),
+        Figure(
+            key="ask.recoverable",
+            label="what they recover per year, drawn from the findings' ledger claims "
+            "(actions on one finding combined)",
+            value=rec.ledger_backed_usd,
+            text=f"{usd(rec.ledger_backed_usd)}/yr",
+            source="plan rank (ledger-backed savings)",
+        ),
+        Figure(
+            key="ask.plan_benefit",
+            label="the same, risk-adjusted by each action's confidence",
+            value=rec.risk_adjusted_usd,
+            text=f"{usd(rec.risk_adjusted_usd)}/yr",
+            source="plan rank (ledger-backed savings x confidence)",
+        ),
+    ]
+    if rec.hand_written_usd > 0:
+        figures.append(
+            Figure(
+                key="ask.hand_written",
+                label="savings typed by hand on actions no finding backs (not in the totals)",
+                value=rec.hand_written_usd,
+                text=f"{usd(rec.hand_written_usd)}/yr",
+                source="fleetwise plan list",
+            )
+        )
+    when = {it.action.id: it for it in facts.timeline}
+    items = []
+    for r in [r for r in facts.ranked if r.action.status is ActionStatus.PROPOSED][:3]:
+        a, sc = r.action, r.scores
+        it = when.get(a.id)
+        dates = (
+            f"{it.start} to {it.end}"
+            if it and it.start and it.end
+            else f"no dates yet (fleetwise plan update {a.id} --start DATE)"
+        )
+        items.append(
+            Item(
+                title=f"Approve #{a.id}: {a.title}",
+                lines=[
+                    f"owner {a.owner or 'to name'}; {dates}; costs {usd(sc.investment_usd)}, "
+                    f"recovers {usd(a.savings_usd_per_year)}/yr, NPV {usd(sc.npv)}"
+                ],
+                source=f"action {a.id}",
+            )
+        )
+    paragraphs = [] if items else ["No proposed action is waiting for a decision."]
+    return Section(key="ask", title="The ask", figures=figures, items=items, paragraphs=paragraphs)
+
+
+def assumptions(facts: Facts) -> Section:
+    """The fleet, its prices with their dates, the money scenario and where every input
+    comes from (measured here, a real log, or an example file), said plainly."""
+    lines = [f"{facts.profile.describe().capitalize()}."]
+    lines.append(
+        f"Money: engineer {usd(facts.profile.usd_per_engineer_hour)}/h, discount rate "
+        f"{percent(facts.profile.discount_rate, 0)}, horizon {facts.profile.horizon_years} years;"
+        f" buy vs rent from {facts.invest_source}."
+    )
+    for i in facts.inputs:
+        lines.append(f"{i.what}: {i.where} ({i.origin}" + (f"; {i.note}" if i.note else "") + ")")
+    return Section(key="assumptions", title="Assumptions and inputs", paragraphs=lines)
+
+
 def build_briefing(
     store: Store,
     *,
@@ -418,34 +513,29 @@ def build_briefing(
     """
     day = today or datetime.now(UTC).date()
     facts = gather(store, day, scenario, with_forecast=with_forecast, profile=profile)
+    # Page 1, answer first (pyramid principle): the headline and its waterfall, the ask,
+    # the top three risks, the assumptions. The evidence follows, the tables last.
+    top_risks = risks(facts)
+    top_risks.items = top_risks.items[:3]
+    summary = [headline(facts), the_ask(facts), top_risks, assumptions(facts)]
+    ledger = ledger_section(facts)
+    ledger.key, ledger.title = "ledger_detail", "The fleet ledger"
+    ledger.figures = ledger.figures[2:]  # capacity and productive share are on page 1
     loss, act = losses(facts), top_actions(facts)
     act_table = act.tables
     act.tables = []
-    ledger = ledger_section(facts)
-    # Page 1 keeps the ledger's two headline figures; its buckets go to their own section.
-    ledger_detail = Section(
-        key="ledger_detail",
-        title="The fleet ledger",
-        figures=ledger.figures[2:],
-        tables=ledger.tables,
-        paragraphs=ledger.paragraphs,
-    )
-    ledger.figures, ledger.tables, ledger.paragraphs = ledger.figures[:2], [], []
-    details = [
-        ledger_detail,
-        detail(loss, "top_findings", "Top findings"),
-        detail(act, "top_actions", "Top actions"),
-    ]
-    details[2].tables = act_table
-    summary = [
+    finding_items = detail(loss, "top_findings", "Top findings")
+    action_items = detail(act, "top_actions", "Top actions")
+    action_items.tables = act_table
+    evidence = [
         ledger,
         loss,
+        finding_items,
         act,
+        action_items,
         investment_ask(facts),
         capacity_outlook(facts),
         kpi_status(facts),
-        decisions_needed(facts),
-        risks(facts),
     ]
     return Report(
         kind="briefing",
@@ -454,5 +544,5 @@ def build_briefing(
         generated_at=datetime.now(UTC),
         store=facts.store_url,
         summary=summary,
-        sections=[*details, *areas.sections(facts), objections.section(facts)],
+        sections=[*evidence, *areas.sections(facts), objections.section(facts)],
     )

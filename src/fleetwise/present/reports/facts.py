@@ -28,7 +28,7 @@ from fleetwise.models import (
     RunStatus,
     Series,
 )
-from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily
+from fleetwise.plan.capacity import Forecast
 from fleetwise.plan.claims import Claim
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.plan.invest import InvestResult, compare, load_scenario, scenario_inputs
@@ -36,8 +36,11 @@ from fleetwise.plan.kpis import KPIState, Reading, kpi_state, readings
 from fleetwise.plan.rollout import ScheduledItem, schedule
 from fleetwise.plan.scoring import Ranked
 from fleetwise.store import Store
+from fleetwise.usecases.capacity import Outlook, outlook
 from fleetwise.usecases.ledger import LedgerView, current_analyses
 from fleetwise.usecases.plan import Recoverable, plan_totals
+from fleetwise.usecases.provenance import Input
+from fleetwise.usecases.provenance import inputs as input_list
 
 T = TypeVar("T")
 
@@ -67,11 +70,16 @@ class Facts:
     latest_results: list[ResultRecord]
     series: list[Series]
     forecast: Forecast | None
+    #: The forecast with how old its data is and what was left out of the fit.
+    outlook: Outlook | None
     invest: InvestResult
     invest_source: str
     timeline: list[ScheduledItem]
     #: The fleet profile every dollar used, the ledger and what the backlog may promise.
     profile: FleetProfile
+    #: Every input behind the figures, with where it comes from.
+    inputs: list[Input]
+    scenario: Path | None
     ledger: LedgerView
     recoverable: Recoverable
     problems: dict[str, str] = field(default_factory=dict)
@@ -119,12 +127,11 @@ def _kpi_states(
     return out
 
 
-def _forecast(store: Store) -> Forecast | None:
+def _forecast(store: Store, today: date) -> Outlook | None:
     jobs = store.jobs()
     if not jobs:
         return None
-    days, hours = daily_gpu_hours(jobs)
-    return forecast_daily(days, hours)
+    return outlook(jobs, today)
 
 
 def gather(
@@ -149,8 +156,11 @@ def gather(
     actions = totals.actions
     kpis = _attempt(problems, "kpis", lambda: _kpi_states(store, today, series, analyses))
     forecast = None
+    outlook_: Outlook | None = None
     if with_forecast:
-        forecast = _attempt(problems, "capacity", lambda: _forecast(store))
+        found = _attempt(problems, "capacity", lambda: _forecast(store, today))
+        forecast = found.forecast if found else None
+        outlook_ = found
     else:
         skipped["capacity"] = "forecast not computed here: fleetwise capacity forecast"
     if scenario is not None:
@@ -177,10 +187,13 @@ def gather(
         latest_results=store.results(done[0].id) if done else [],
         series=series,
         forecast=forecast,
+        outlook=outlook_,
         invest=invest,
         invest_source=source,
         timeline=timeline or [],
         profile=prof,
+        inputs=input_list(store, prof, scenario),
+        scenario=scenario,
         ledger=totals.view,
         recoverable=totals.recoverable,
         problems=problems,

@@ -15,7 +15,7 @@ from fleetwise.plan.capacity import scenarios
 from fleetwise.plan.scoring import score
 from fleetwise.present.reports.facts import GROWTH_CASES, Facts
 from fleetwise.present.reports.model import Figure, Item, Section, usd
-from fleetwise.units import sig
+from fleetwise.units import series_label, sig
 
 
 def _rent(facts: Facts) -> Item:
@@ -71,7 +71,7 @@ def _sure(facts: Facts) -> Item:
         if s.points:
             p = s.points[-1]
             lines.append(
-                f"{s.key.id}: median {sig(p.median)}, 95% CI {sig(p.ci_low)} to "
+                f"{series_label(s.key)}: median {sig(p.median)}, 95% CI {sig(p.ci_low)} to "
                 f"{sig(p.ci_high)} {s.key.unit}"
             )
     if not lines:

@@ -14,7 +14,7 @@ from fleetwise.present import charts
 from fleetwise.present.reports.areas import NO_BENCH, chart
 from fleetwise.present.reports.model import Figure, Report, Section, Table, absent
 from fleetwise.store import Store
-from fleetwise.units import sig
+from fleetwise.units import params_text, series_label, sig
 
 #: Fingerprint fields shown in the appendix (the full document is in ``fleetwise env --json``).
 FINGERPRINT_FIELDS = (
@@ -47,7 +47,7 @@ def _results(run: RunRecord, results: list[ResultRecord]) -> Section:
         rows.append(
             [
                 r.benchmark,
-                r.case_key,
+                params_text(r.params),
                 r.metric,
                 r.status.value,
                 sig(sm.median) if sm else "-",
@@ -83,7 +83,7 @@ def _results(run: RunRecord, results: list[ResultRecord]) -> Section:
         figures=[
             Figure(
                 key=f"result.{r.id}.median",
-                label=f"{r.benchmark} {r.case_key} {r.metric}",
+                label=f"{r.benchmark} ({params_text(r.params)}) {r.metric}",
                 value=r.summary.median,
                 text=sig(r.summary.median),
                 source=f"result {r.id}, run {run.id}",
@@ -94,7 +94,9 @@ def _results(run: RunRecord, results: list[ResultRecord]) -> Section:
     )
     bars = [
         charts.EfficiencyBar(
-            f"{r.benchmark} {r.case_key}", r.efficiency, r.peak.source if r.peak else ""
+            f"{r.benchmark} ({params_text(r.params)})",
+            r.efficiency,
+            r.peak.source if r.peak else "",
         )
         for r in results
         if r.efficiency is not None
@@ -113,7 +115,7 @@ def _history(store: Store) -> Section:
         changes = store_series_changes(s, DEFAULTS, {})
         rows.append(
             [
-                s.key.id,
+                series_label(s.key),
                 str(len(s.points)),
                 sig(s.points[-1].median) if s.points else "-",
                 s.key.unit,
@@ -124,7 +126,7 @@ def _history(store: Store) -> Section:
             section.charts.append(
                 chart(
                     f"history_{len(section.charts)}",
-                    s.key.id,
+                    series_label(s.key),
                     charts.benchmark_history(s, [c.index for c in changes]),
                 )
             )

@@ -17,6 +17,7 @@ from fleetwise.models import SCHEMA_VERSION, Series
 from fleetwise.present.charts import benchmark_history
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
+from fleetwise.units import params_text
 
 #: Change-point detection is quadratic in the points it sees: the history shows the
 #: latest points only (the CLI's ``bench history`` sees them all).
@@ -35,6 +36,8 @@ class RunRow(BaseModel):
 
 class SeriesRow(BaseModel):
     id: str
+    #: What a person reads: benchmark, metric and parameters (the id is for links and JSON).
+    label: str = ""
     benchmark: str
     metric: str
     unit: str
@@ -64,6 +67,7 @@ class ChangeRow(BaseModel):
 
 class History(BaseModel):
     series: str
+    label: str = ""
     unit: str
     direction: str
     points_total: int
@@ -85,6 +89,7 @@ class BenchmarksPage(BaseModel):
 def _series_row(s: Series) -> SeriesRow:
     return SeriesRow(
         id=s.key.id,
+        label=f"{s.key.benchmark} {s.key.metric} ({params_text(s.key.params)})",
         benchmark=s.key.benchmark,
         metric=s.key.metric,
         unit=s.key.unit,
@@ -101,6 +106,7 @@ def history_of(s: Series) -> History:
     changes = store_series_changes(shown, ChangePointConfig(), {})
     return History(
         series=s.key.id,
+        label=f"{s.key.benchmark} {s.key.metric} ({params_text(s.key.params)})",
         unit=s.key.unit,
         direction=s.key.direction,
         points_total=len(s.points),

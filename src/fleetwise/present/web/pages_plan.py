@@ -19,6 +19,7 @@ from fleetwise.present.reports.facts import OPEN, current_findings
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import SERIES_TABLES, StoreReader
 from fleetwise.store.schema import AnalysisRow, KPIRow
+from fleetwise.units import amount
 from fleetwise.usecases.plan import PlanTotals, plan_totals
 
 #: What a KPI's state is computed from.
@@ -153,8 +154,7 @@ def finding_row(f: Finding) -> FindingRow:
         usd_per_year=f.cost.usd_per_year if f.cost else None,
         gpu_hours_per_year=f.cost.gpu_hours_per_year if f.cost else None,
         evidence=[
-            f"{e.label}: {e.value}{' ' + e.unit if e.unit else ''}"
-            + (f" ({e.source})" if e.source else "")
+            f"{e.label}: {amount(e.value, e.unit)}" + (f" ({e.source})" if e.source else "")
             for e in f.evidence
         ],
         recommendations=list(f.recommendations),

@@ -1,0 +1,68 @@
+"""The capacity outlook a report shows: demand history cut where the job log stops telling
+demand, a forecast that reaches past the report's date, and how old the data is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from fleetwise.errors import InputError
+from fleetwise.models import JobRecord
+from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily
+
+#: Days past the report's date the outlook reaches.
+OUTLOOK_DAYS = 30
+#: Demand data older than this is not forecast from: a year-long extrapolation of a
+#: daily model says nothing (import recent data instead).
+MAX_AGE_DAYS = 180
+
+
+@dataclass
+class Outlook:
+    forecast: Forecast
+    #: The last day of demand history used, and how many days before the report it is.
+    data_until: date
+    age_days: int
+    notes: list[str] = field(default_factory=list)
+
+
+def complete_days(jobs: list[JobRecord]) -> tuple[list[str], list[float], str]:
+    """Daily GPU-hours up to the day before the log's last submission: after it the log
+    records only running jobs winding down (an import that stops mid-trace, a sample of
+    the first N jobs), which is not demand; that day itself is partial. Returns the days,
+    the values and a note saying what was left out (empty when nothing was)."""
+    days, hours = daily_gpu_hours(jobs)
+    last_submit = max(j.submit_time for j in jobs if j.gpus > 0).date()
+    keep = [n for n, d in enumerate(days) if date.fromisoformat(d) < last_submit]
+    if not keep:
+        raise InputError("the job log spans less than one complete day of submissions")
+    cut = len(days) - len(keep)
+    note = (
+        f"the job log's last submission is on {last_submit}: that day and the {cut - 1} "
+        "after it (jobs winding down, no new demand recorded) are left out of the fit"
+        if cut > 0
+        else ""
+    )
+    return [days[n] for n in keep], [float(hours[n]) for n in keep], note
+
+
+def outlook(jobs: list[JobRecord], today: date, days_ahead: int = OUTLOOK_DAYS) -> Outlook:
+    """Forecast demand from the complete history to ``days_ahead`` days after ``today``."""
+    days, values, note = complete_days(jobs)
+    until = date.fromisoformat(days[-1])
+    age = (today - until).days
+    if age > MAX_AGE_DAYS:
+        raise InputError(
+            f"demand data ends on {until}, {age:,} days before {today}: too old to forecast "
+            f"from (more than {MAX_AGE_DAYS} days); import recent jobs "
+            "(fleetwise cluster import FILE, with --epoch for relative times)"
+        )
+    horizon = max(age, 0) + days_ahead
+    f = forecast_daily(days, values, horizon=horizon)
+    notes = [note] if note else []
+    if age > 0:
+        notes.append(
+            f"demand data ends on {until}, {age} days before {today}: the forecast covers "
+            f"those days too, so its last day is {days_ahead} days after {today}"
+        )
+    return Outlook(f, until, age, notes)
