@@ -78,6 +78,16 @@ def test_compare_by_tag_and_single_runs(tmp_path: Path, capsys: pytest.CaptureFi
     assert same["verdict"] == "no significant change"
     code, out, _ = run_cli(capsys, "bench", "compare", "1", "2", "--db", str(db), "--no-history")
     assert code == 0 and "inconclusive" in out and "repeat each side" in out
+    assert "+0.00" not in out  # no test, no effect size: g is left blank
+    assert "1 results: 0 changed (0 faster, 0 slower), 0 unchanged, 1 inconclusive" in out
+    assert "run each side at least 5 times, interleaved" in out
+    assert "warning: every run of one side ran before every run of the other" in out
+    code, out, _ = run_cli(capsys, "bench", "compare", "1", "2", "--db", str(db))
+    assert "to reach a verdict on 1 inconclusive results: run each side" in out
+    assert "80% power at the 5% level to detect" in out and "--tag A-TAG" in out
+    code, out, _ = run_cli(capsys, "bench", "compare", "base", "change", "--db", str(db))
+    assert "1 results: 1 changed (0 faster, 1 slower), 0 unchanged, 0 inconclusive" in out
+    assert "warning: every run" in out and "to reach a verdict" not in out
     code, _, err = run_cli(capsys, "bench", "compare", "nope", "1", "--db", str(db))
     assert code == 2 and "'nope'" in err
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetwise.analyze.compare import compare_medians
+from fleetwise.analyze.compare import MIN_RUNS, compare_medians, runs_needed
 
 medians = st.lists(st.floats(min_value=0.5, max_value=2.0), min_size=2, max_size=8)
 
@@ -87,3 +87,24 @@ def test_method_follows_the_number_of_runs() -> None:
 def test_mlperf_aggregate_drops_the_extreme_runs() -> None:
     out = compare_medians([1.0, 1.0, 1.0, 5.0], [1.0, 1.0, 1.0, 1.0], aggregate="mlperf")
     assert out["a_value"] == 1.0 and "olympic" in out["method"]
+
+
+@given(
+    st.floats(min_value=0.001, max_value=0.5),
+    st.floats(min_value=0.001, max_value=0.5),
+    st.floats(min_value=0.01, max_value=1.0),
+)
+def test_runs_needed_grow_with_noise_and_shrink_with_the_change(
+    sd: float, more: float, change: float
+) -> None:
+    assert runs_needed(sd, change) >= MIN_RUNS
+    assert runs_needed(sd + more, change) >= runs_needed(sd, change)
+    assert runs_needed(sd, change * 1.5) <= runs_needed(sd, change)
+
+
+def test_runs_needed_is_the_textbook_two_sample_size() -> None:
+    # n = 2 (1.96 + 0.84)^2 sd^2 / delta^2: sd of log 5%, a 5% change (log 4.88%) -> 17.
+    assert runs_needed(0.05, 0.05) == 17
+    out = compare_medians([1.0, 1.1, 1.0, 0.95], [1.0, 1.05, 0.98, 1.02])
+    assert out["verdict"] == "no significant change" and out["runs_needed_for"] == 0.05
+    assert compare_medians([1.0], [2.0])["effect_size"] is None  # one run a side: no test

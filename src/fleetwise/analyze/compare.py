@@ -62,6 +62,11 @@ class Comparison:
     method: str
     history_runs: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Interleaved runs per side for a verdict at 80% power (None: no spread known yet),
+    #: and the relative change that number is sized to detect: the observed B/A - 1 when
+    #: at least 5% either way, else 0.05.
+    runs_needed: int | None = None
+    runs_needed_for: float | None = None
 
     @property
     def change(self) -> float:
@@ -95,6 +100,35 @@ MIN_PERMUTATIONS = 100
 PERMUTATIONS = 5000
 #: History runs used, the most recent first: older runs may come from another machine state.
 MAX_HISTORY = 30
+
+
+#: The design target of ``runs_needed``: 80% power at a two-sided 5% level (the usual
+#: choice), for the observed change when it is at least 5%, else for a 5% change (smaller
+#: changes rarely matter for a fleet, and sizing for them asks for hundreds of runs).
+POWER, ALPHA, SMALLEST_CHANGE = 0.80, 0.05, 0.05
+#: Fewest runs per side ever advised: the permutation test needs 5 + 5 to reach 5%.
+MIN_RUNS = 5
+
+
+def runs_needed(sd_log: float, change: float) -> int:
+    """Runs per side for a two-sample test on log run medians to detect ``change``
+    (relative, e.g. 0.05) with :data:`POWER` at :data:`ALPHA`, given the standard
+    deviation of log run medians: n = 2 (z_(1-alpha/2) + z_power)^2 sd^2 / log(1+change)^2
+    (the normal approximation; never fewer than :data:`MIN_RUNS`)."""
+    z = float(sps.norm.ppf(1.0 - ALPHA / 2.0) + sps.norm.ppf(POWER))
+    delta = abs(math.log1p(change))
+    return max(MIN_RUNS, math.ceil(2.0 * (z * sd_log / delta) ** 2))
+
+
+def _sizing(diff: float, var: float) -> tuple[int | None, float | None]:
+    """``runs_needed`` for the observed log difference ``diff`` (or the smallest change of
+    interest when it is smaller) and the pooled variance ``var`` (0: unknown); the change
+    it is sized for (the observed one, signed, or :data:`SMALLEST_CHANGE`)."""
+    if var <= 0:
+        return None, None
+    if abs(diff) >= math.log1p(SMALLEST_CHANGE):
+        return runs_needed(math.sqrt(var), math.expm1(abs(diff))), math.expm1(diff)
+    return runs_needed(math.sqrt(var), SMALLEST_CHANGE), SMALLEST_CHANGE
 
 
 def _assignments(n: int, ka: int, kb: int) -> int:
@@ -170,23 +204,25 @@ def compare_medians(
     groups = [x for x in (la, lb, lh) if x.size >= 2]
     df = sum(x.size - 1 for x in groups)
     var = sum(float(((x - x.mean()) ** 2).sum()) for x in groups) / df if df else 0.0
-    if var > 0:
-        # Hedges' g: Cohen's d with the small-sample correction J = 1 - 3 / (4 df - 1).
-        out["effect_size"] = diff / math.sqrt(var) * (1.0 - 3.0 / (4.0 * df - 1.0))
+    out["runs_needed"], out["runs_needed_for"] = _sizing(diff, var)
     if ka < 2 or kb < 2:
         # One run cannot tell "this run was unlucky" from "this changed": its own noise is
         # unknown however much history there is (a permutation test on 1 + 1 runs cannot
-        # reach 5% with fewer than ~40 history runs).
+        # reach 5% with fewer than ~40 history runs). No test, so no effect size either.
         out["method"] = "none: one run on a side"
         spread = (
             f"; other runs of this series spread {float(np.std(lh, ddof=1)):.1%} (sd of log)"
             if lh.size >= 3
             else ""
         )
+        runs = out["runs_needed"] or MIN_RUNS
         out["notes"].append(
-            f"one run on a side: no verdict{spread}; repeat each side at least 5 times"
+            f"one run on a side: no verdict{spread}; repeat each side at least {runs} times"
         )
         return out
+    if var > 0:
+        # Hedges' g: Cohen's d with the small-sample correction J = 1 - 3 / (4 df - 1).
+        out["effect_size"] = diff / math.sqrt(var) * (1.0 - 3.0 / (4.0 * df - 1.0))
     if _assignments(ka + kb + lh.size, ka, kb) >= MIN_PERMUTATIONS:
         diff, half, pvalue = _permutation_ci(la, lb, lh, confidence, seed)
         out["method"] = (
@@ -268,7 +304,8 @@ def compare_runs(
 def _order_note(
     a: Sequence[ResultRecord], b: Sequence[ResultRecord], times: Mapping[int, datetime]
 ) -> str:
-    """A warning when every run of one side ran before every run of the other.
+    """A warning when every run of one side ran before every run of the other (one run
+    a side included: that is the design the warning is about).
 
     Machines drift over minutes (clocks, neighbours, caches): on our CI VM, 5 runs
     followed by 5 more runs of the same code differed significantly in 27% of windows,
@@ -276,12 +313,16 @@ def _order_note(
     """
     ta = [times[r.run_id] for r in a if r.run_id is not None and r.run_id in times]
     tb = [times[r.run_id] for r in b if r.run_id is not None and r.run_id in times]
-    if len(set(ta)) < 2 or len(set(tb)) < 2 or not (max(ta) < min(tb) or max(tb) < min(ta)):
+    if not ta or not tb or not (max(ta) < min(tb) or max(tb) < min(ta)):
         return ""
-    return (
-        "every run of one side ran before every run of the other: drift of the machine "
-        "between them looks like a change; interleave A and B runs (ABAB...)"
-    )
+    return ORDER_NOTE
+
+
+#: The note of :func:`_order_note` (renderers show it as a warning, not as method).
+ORDER_NOTE = (
+    "every run of one side ran before every run of the other: drift of the machine "
+    "between them looks like a change; interleave A and B runs (ABAB...)"
+)
 
 
 def history_for(

@@ -9,7 +9,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from fleetwise.analyze.compare import Comparison
+from fleetwise.analyze.compare import (
+    ALPHA,
+    MIN_RUNS,
+    ORDER_NOTE,
+    POWER,
+    SMALLEST_CHANGE,
+    Comparison,
+)
 from fleetwise.analyze.regressions import SeriesChange
 from fleetwise.models import Series
 from fleetwise.present.cli.render import params_text
@@ -40,18 +47,68 @@ def comparison_view(rows: Sequence[Comparison], a: str, b: str) -> Group:
             quantity(c.b_value, c.unit),
             f"{c.ratio:.3f}",
             ci,
-            f"{c.effect_size:+.2f}" if c.effect_size is not None else "-",
+            f"{c.effect_size:+.2f}" if c.effect_size is not None else "",
             Text(c.verdict, style=_VERDICT_STYLE.get(c.verdict, "")),
             f"{c.a_runs}/{c.b_runs}/{c.history_runs}",
         )
         for n in [c.method, *c.notes]:
-            if n not in notes:
+            if n not in notes and n != ORDER_NOTE:
                 notes.append(n)
     parts: list[Any] = [table]
     if notes:
         parts.append(Text("method:", style="bold"))
         parts.extend(Text(f"  {n}") for n in notes)
+    if any(ORDER_NOTE in c.notes for c in rows):
+        parts.append(Text(f"warning: {ORDER_NOTE}", style="yellow"))
+    parts.append(Text(comparison_summary(rows), style="bold"))
+    advice = next_runs(rows, a, b)
+    if advice:
+        parts.append(Text(advice))
     return Group(*parts)
+
+
+def comparison_summary(rows: Sequence[Comparison]) -> str:
+    """``36 results: 2 changed (1 faster, 1 slower), 30 unchanged, 4 inconclusive``."""
+    n = {v: sum(c.verdict == v for c in rows) for v in ("faster", "slower", "inconclusive")}
+    unchanged = sum(c.verdict == "no significant change" for c in rows)
+    changed = n["faster"] + n["slower"]
+    return (
+        f"{len(rows)} results: {changed} changed ({n['faster']} faster, {n['slower']} slower), "
+        f"{unchanged} unchanged, {n['inconclusive']} inconclusive"
+    )
+
+
+def _tag(spec: str, fallback: str) -> str:
+    """A side's tag for the advice: the spec when it is one, else a placeholder."""
+    return fallback if all(p.strip().isdigit() for p in spec.split(",")) else spec
+
+
+def next_runs(rows: Sequence[Comparison], a: str, b: str) -> str:
+    """What to run for a verdict on the inconclusive results: runs per side from the
+    spread between runs (a power calculation), interleaved; empty when none is left."""
+    open_rows = [c for c in rows if c.verdict == "inconclusive"]
+    if not open_rows:
+        return ""
+    how = (
+        f"alternate 'fleetwise bench run SUITE --tag {_tag(a, 'A-TAG')}' and "
+        f"'fleetwise bench run SUITE --tag {_tag(b, 'B-TAG')}', then compare the two tags"
+    )
+    sized = [c for c in open_rows if c.runs_needed is not None]
+    if not sized:
+        return (
+            f"to reach a verdict: run each side at least {MIN_RUNS} times, interleaved "
+            f"(A, B, A, B, ...; the spread between runs is not known yet): {how}"
+        )
+    worst = max(sized, key=lambda c: c.runs_needed or 0)
+    target = worst.runs_needed_for
+    observed = target is not None and abs(target - SMALLEST_CHANGE) > 1e-12
+    what = f"the observed {target:+.1%} change" if observed else f"a {SMALLEST_CHANGE:.0%} change"
+    return (
+        f"to reach a verdict on {len(open_rows)} inconclusive results: run each side "
+        f"{worst.runs_needed} times, interleaved (A, B, A, B, ...): {POWER:.0%} power at the "
+        f"{ALPHA:.0%} level to detect {what} of {worst.benchmark} {worst.metric} (the most "
+        f"runs any result needs), from the spread between its runs; {how}"
+    )
 
 
 def series_table(series: Sequence[Series]) -> Table:
