@@ -6,11 +6,13 @@ them to tables (``store/schema.py``); exports serialise them with ``SCHEMA_VERSI
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fleetwise.checked import Change, Day, EffortDays, Finite, Impact, Moment, Money, Reach, Share
 
 #: Version of every exported JSON document and of the worker protocol.
 SCHEMA_VERSION = 1
@@ -342,7 +344,7 @@ class KPIEffect(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kpi: str = Field(min_length=1)
-    change: float
+    change: Change
 
 
 class Action(BaseModel):
@@ -362,14 +364,14 @@ class Action(BaseModel):
     finding_kind: str = ""
     finding_ids: list[int] = Field(default_factory=list)
     effects: list[KPIEffect] = Field(default_factory=list)
-    savings_usd_per_year: float = Field(default=0.0, ge=0)
+    savings_usd_per_year: Money = 0.0
     #: Share of its findings' ledger claims the action typically wins back (the catalog's);
     #: set for seeded actions, whose savings then follow the ledger. None: hand-written
     #: savings, not backed by the ledger.
-    recovers: float | None = Field(default=None, ge=0, le=1)
-    one_time_cost_usd: float = Field(default=0.0, ge=0)
-    effort_days: float = Field(default=1.0, gt=0)
-    confidence: float = Field(default=0.5, ge=0, le=1)
+    recovers: Share | None = None
+    one_time_cost_usd: Money = 0.0
+    effort_days: EffortDays = 1.0
+    confidence: Share = 0.5
     owner: str = ""
     team: str = ""
     status: ActionStatus = ActionStatus.PROPOSED
@@ -378,14 +380,20 @@ class Action(BaseModel):
     risk_reduction: int | None = Field(default=None, ge=1, le=100)
     job_size: int | None = Field(default=None, ge=1, le=100)
     #: RICE reach: GPUs (or people) affected per quarter; impact on Intercom's scale.
-    reach: float | None = Field(default=None, ge=0)
-    impact: float | None = Field(default=None, ge=0, le=3)
+    reach: Reach | None = None
+    impact: Impact | None = None
     depends_on: list[int] = Field(default_factory=list)
-    start: date | None = None
-    end: date | None = None
+    start: Day | None = None
+    end: Day | None = None
     #: Where it came from: ``finding:12``, ``yaml:actions.yaml``, ``retro:3``, ``cli``.
     source: str = ""
     created_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Action:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
 
 
 class KPI(BaseModel):
@@ -404,10 +412,10 @@ class KPI(BaseModel):
     source: str = Field(min_length=1)
     unit: str = ""
     direction: Direction = "higher"
-    baseline_value: float | None = None
-    baseline_date: datetime | None = None
-    goal_value: float
-    goal_date: date
+    baseline_value: Finite | None = None
+    baseline_date: Moment | None = None
+    goal_value: Finite
+    goal_date: Day
     created_at: datetime | None = None
 
 
@@ -518,7 +526,7 @@ class Retrospective(BaseModel):
     """A sprint retrospective: observations and the backlog actions it created."""
 
     id: int | None = None
-    date: date
+    date: Day
     team: str = Field(min_length=1)
     sprint: str = ""
     went_well: list[str] = Field(default_factory=list)

@@ -15,6 +15,7 @@ from fleetwise.models import JobRecord, JobState
 from fleetwise.plan.capacity import daily_gpu_hours, forecast_daily, scenarios
 from fleetwise.plan.sizing import parse_slo, size_cluster
 from fleetwise.present.cli import main
+from fleetwise.store import Store
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
 PHILLY_SEQ = DATA / "philly_node_sequence_10min.csv"
@@ -115,5 +116,6 @@ def test_cli_capacity_size_and_forecast(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_cli_forecast_without_jobs(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    Store(db_url).close()  # a store, but no jobs in it
     assert main(["capacity", "forecast", "--db", db_url]) == 2
     assert "no jobs" in capsys.readouterr().err

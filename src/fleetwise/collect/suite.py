@@ -21,34 +21,40 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.errors import SuiteError
-from fleetwise.textfile import read_yaml
+from fleetwise.textfile import first_problem, read_yaml
 
 SUITE_SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: A day, in seconds: no single case samples or waits longer.
+_DAY_S = 86_400
+#: Samples or warm-up runs of one case.
+_MAX_REPEAT = 100_000
 
 
 class Defaults(_Strict):
-    warmup: int = Field(default=1, ge=0)
-    repeat: int = Field(default=5, ge=1)
-    min_sample_time: float = Field(default=0.05, gt=0)
+    warmup: int = Field(default=1, ge=0, le=_MAX_REPEAT)
+    repeat: int = Field(default=5, ge=1, le=_MAX_REPEAT)
+    min_sample_time: float = Field(default=0.05, gt=0, le=_DAY_S)
     #: seconds before the case's process is killed and the case stored as timed out
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0, le=_DAY_S)
     #: optional sampling budget in seconds (at least 3 samples are always taken)
-    max_time: float | None = Field(default=None, gt=0)
+    max_time: float | None = Field(default=None, gt=0, le=_DAY_S)
 
 
 class CaseSpec(_Strict):
     benchmark: str
     params: dict[str, Any] = Field(default_factory=dict)
     matrix: dict[str, list[Any]] = Field(default_factory=dict)
-    warmup: int | None = Field(default=None, ge=0)
-    repeat: int | None = Field(default=None, ge=1)
-    min_sample_time: float | None = Field(default=None, gt=0)
-    timeout: float | None = Field(default=None, gt=0)
-    max_time: float | None = Field(default=None, gt=0)
+    warmup: int | None = Field(default=None, ge=0, le=_MAX_REPEAT)
+    repeat: int | None = Field(default=None, ge=1, le=_MAX_REPEAT)
+    min_sample_time: float | None = Field(default=None, gt=0, le=_DAY_S)
+    timeout: float | None = Field(default=None, gt=0, le=_DAY_S)
+    max_time: float | None = Field(default=None, gt=0, le=_DAY_S)
 
 
 class SuiteFile(_Strict):
@@ -154,9 +160,8 @@ def load_suite(name_or_path: str) -> Suite:
     try:
         doc = SuiteFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise _error(path, root, first["loc"], msg) from exc
+        loc, msg = first_problem(exc)
+        raise _error(path, root, loc, msg) from exc
     if doc.schema_version > SUITE_SCHEMA_VERSION:
         raise SuiteError(
             f"{path}: schema_version {doc.schema_version} is newer than this fleetwise "

@@ -27,8 +27,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fleetwise.checked import MAX_GPUS, MAX_USD
 from fleetwise.errors import InputError, MissingDependencyError
-from fleetwise.textfile import read_text
+from fleetwise.textfile import load_yaml, read_text
 
 HOURS_PER_YEAR = 8760.0
 #: Relative change of each input in the tornado when the scenario gives no range.
@@ -38,24 +39,26 @@ TORNADO_STEP = 0.2
 class InvestInputs(BaseModel):
     """Every input of the model; the defaults come from the data file, not from here."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Finite, and below maxima no real scenario reaches (fleetwise.checked): an absurd
+    # input is a typo, not a scenario.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    server_price_usd: float = Field(gt=0)
-    gpus_per_server: int = Field(gt=0)
-    server_power_kw: float = Field(ge=0)
-    colocation_usd_per_kw_month: float = Field(ge=0)
-    electricity_usd_per_kwh: float = Field(ge=0)
-    pue: float = Field(ge=1)
+    server_price_usd: float = Field(gt=0, le=MAX_USD)
+    gpus_per_server: int = Field(gt=0, le=1024)
+    server_power_kw: float = Field(ge=0, le=1000)
+    colocation_usd_per_kw_month: float = Field(ge=0, le=MAX_USD)
+    electricity_usd_per_kwh: float = Field(ge=0, le=1000)
+    pue: float = Field(ge=1, le=10)
     power_draw_fraction: float = Field(ge=0, le=1)
     depreciation_years: int = Field(gt=0, le=30)
     cost_of_capital: float = Field(ge=0, lt=1)
-    overhead_fraction: float = Field(ge=0)
+    overhead_fraction: float = Field(ge=0, le=100)
     utilization: float = Field(gt=0, le=1)
-    servers: int = Field(gt=0)
-    on_demand_usd_per_gpu_hour: float = Field(gt=0)
-    reserved_usd_per_gpu_hour: float = Field(gt=0)
-    spot_usd_per_gpu_hour: float = Field(gt=0)
-    spot_preemption_overhead: float = Field(ge=0)
+    servers: int = Field(gt=0, le=MAX_GPUS)
+    on_demand_usd_per_gpu_hour: float = Field(gt=0, le=MAX_USD)
+    reserved_usd_per_gpu_hour: float = Field(gt=0, le=MAX_USD)
+    spot_usd_per_gpu_hour: float = Field(gt=0, le=MAX_USD)
+    spot_preemption_overhead: float = Field(ge=0, le=100)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def load_scenario(path: Path) -> tuple[InvestInputs, tuple[str, ...]]:
     """Read a scenario YAML: a mapping of input name to value (all optional)."""
     text = read_text(path)
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

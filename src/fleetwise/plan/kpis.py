@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats as sps
 
+from fleetwise.checked import Day, Finite, Moment
 from fleetwise.errors import InputError
 from fleetwise.models import KPI, AnalysisRecord, Series
 from fleetwise.plan import yamlfile
@@ -199,10 +200,10 @@ class _KPIEntry(BaseModel):
     source: str
     unit: str = ""
     direction: Literal["higher", "lower"] | None = None
-    baseline_value: float | None = None
-    baseline_date: datetime | None = None
-    goal_value: float
-    goal_date: date
+    baseline_value: Finite | None = None
+    baseline_date: Moment | None = None
+    goal_value: Finite
+    goal_date: Day
 
 
 class _KPIFile(BaseModel):

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleetwise.checked import Day
 from fleetwise.models import KPI, Action, Retrospective
 from fleetwise.plan import yamlfile
 from fleetwise.plan.backlog import NewActions, parse_entries
@@ -38,7 +39,7 @@ class _RetroFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: int = 1
-    date: date
+    date: Day
     team: str = Field(min_length=1)
     sprint: str = ""
     went_well: list[str] = Field(default_factory=list)

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fleetwise.errors import InputError
-from fleetwise.textfile import read_yaml
+from fleetwise.textfile import first_problem, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,11 +57,8 @@ class PlanFile:
         try:
             return model.model_validate(self.raw if raw is None else raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-            if first["type"] == "missing":
-                msg = "required key missing"
-            raise self.error([*loc, *first["loc"]], msg) from exc
+            where, msg = first_problem(exc)
+            raise self.error([*loc, *where], msg) from exc
 
 
 def read(path: Path, what: str) -> PlanFile:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer import rich_utils
+from typer._click import exceptions as click
+from typer.exceptions import Abort
 
 from fleetwise.errors import FleetwiseError
 from fleetwise.present.cli import (
@@ -63,24 +66,43 @@ app.command("ledger")(ledger.ledger_cmd)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (tests call this).
 
-    Typer's standalone mode handles usage errors (exit 2 with its usage line) and
-    ``typer.Exit``; a ``FleetwiseError`` from the library passes through it and becomes
-    one line here.
+    A bad value (Typer's own parsing, or a range from ``fleetwise.checked``) and a
+    ``FleetwiseError`` from the library become one line on stderr; other usage errors keep
+    Typer's usage panel. Both exit 2.
     """
     try:
-        app(args=argv, prog_name="fleetwise")
+        code = app(args=argv, prog_name="fleetwise", standalone_mode=False)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
         sys.stderr.write(f"{exc.code}\n")
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Abort):
         sys.stderr.write("interrupted\n")
         return 130
+    except click.BadParameter as exc:
+        if isinstance(exc, click.MissingParameter):
+            rich_utils.rich_format_error(exc)
+        else:
+            sys.stderr.write(f"fleetwise: error: {_where(exc)}{exc.message}\n")
+        return exc.exit_code
+    except click.ClickException as exc:
+        rich_utils.rich_format_error(exc)
+        return exc.exit_code
     except FleetwiseError as exc:
         sys.stderr.write(f"fleetwise: error: {exc}\n")
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _where(exc: click.BadParameter) -> str:
+    """``--option: `` or ``ARGUMENT: `` for a bad value's message, when it has one."""
+    param = exc.param
+    if param is None:
+        return ""
+    if param.param_type_name == "option" and param.opts:
+        return f"{max(param.opts, key=len)}: "
+    return f"{(param.name or '').upper()}: "
 
 
 def run() -> None:

@@ -8,8 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fleetwise.checked import Id
 from fleetwise.models import AnalysisRecord
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    checked,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
 
 app = typer.Typer(
@@ -40,7 +48,7 @@ def list_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Stored analyses, oldest first, with how many findings each holds."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         found = store.analyses(kind)
     if json_out:
         print_json({"schema_version": 1, "analyses": [analysis_doc(a) for a in found]})
@@ -62,7 +70,9 @@ def list_cmd(
 
 @app.command("remove")
 def remove_cmd(
-    analysis_id: Annotated[int, typer.Argument(help="Analysis id (fleetwise analysis list).")],
+    analysis_id: Annotated[
+        int, typer.Argument(help="Analysis id (fleetwise analysis list).", callback=checked(Id))
+    ],
     why: WhyOption = "",
     by: ByOption = None,
     db: DbOption = None,
@@ -70,5 +80,5 @@ def remove_cmd(
 ) -> None:
     """Remove an analysis and its findings; actions that answered them stay, unlinked, and
     the decision log keeps who, when and why."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         show_removal(store.remove_analysis(analysis_id, by=who(by), why=why), json_out)

@@ -12,10 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fleetwise.analyze.node_outliers import node_outliers, outlier_findings
 from fleetwise.analyze.reproduce import verify as verify_results
+from fleetwise.checked import Id, Rows
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_suite
 from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
 from fleetwise.config import work_dir
+from fleetwise.errors import InputError
 from fleetwise.models import ResultRecord, RunRecord
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.present.cli import history
@@ -23,6 +25,7 @@ from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stderr,
@@ -99,7 +102,8 @@ def run_cmd(
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag the run.")] = None,
     resume_run: Annotated[
-        int | None, typer.Option("--resume", help="Finish interrupted run RUN.")
+        int | None,
+        typer.Option("--resume", help="Finish interrupted run RUN.", callback=checked(Id)),
     ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -232,11 +236,14 @@ def list_cmd(
     db: DbOption = None,
     tag: Annotated[str | None, typer.Option(help="Only runs with this tag.")] = None,
     suite: Annotated[str | None, typer.Option(help="Only runs of this suite.")] = None,
-    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option(help="How many runs, newest first.", callback=checked(Rows))
+    ] = 20,
     json_out: JsonOption = False,
 ) -> None:
     """List stored runs, newest first."""
-    runs = open_store(db).list_runs(limit=limit, tag=tag, suite=suite)
+    with open_store(db, must_exist=True) as store:
+        runs = store.list_runs(limit=limit, tag=tag, suite=suite)
     if json_out:
         print_json({"schema_version": 1, "runs": [r.model_dump(mode="json") for r in runs]})
     else:
@@ -245,17 +252,17 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(
-    run: Annotated[int, typer.Argument(help="Run id (see bench list).")],
+    run: Annotated[int, typer.Argument(help="Run id (see bench list).", callback=checked(Id))],
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Show a run's results: median, CI, CV, efficiency and warnings."""
-    store = open_store(db)
-    record = store.get_run(run)
-    if json_out:
-        print_json(_document(store, record))
-        return
-    _report(store, RunOutcome(run=record, results=store.results(run)), json_out=False)
+    with open_store(db, must_exist=True) as store:
+        record = store.get_run(run)
+        if json_out:
+            print_json(_document(store, record))
+            return
+        _report(store, RunOutcome(run=record, results=store.results(run)), json_out=False)
 
 
 class ExportFormat(StrEnum):
@@ -265,7 +272,7 @@ class ExportFormat(StrEnum):
 
 @app.command("export")
 def export_cmd(
-    run: Annotated[int, typer.Argument(help="Run id.")],
+    run: Annotated[int, typer.Argument(help="Run id.", callback=checked(Id))],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.json,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
@@ -273,60 +280,63 @@ def export_cmd(
     db: DbOption = None,
 ) -> None:
     """Export a run with raw samples and summaries as JSON or CSV."""
-    store = open_store(db)
-    record = store.get_run(run)
-    if fmt is ExportFormat.json:
-        text = to_json(_document(store, record)) + "\n"
-    else:
-        text = results_csv(record, store.results(run))
+    with open_store(db, must_exist=True) as store:
+        record = store.get_run(run)
+        if fmt is ExportFormat.json:
+            text = to_json(_document(store, record)) + "\n"
+        else:
+            text = results_csv(record, store.results(run))
     if output is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    try:
         output.write_text(text)
-        stderr().print(f"wrote {output}")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    stderr().print(f"wrote {output}")
 
 
 @app.command("verify")
 def verify_cmd(
-    run: Annotated[int, typer.Argument(help="Run id to reproduce.")],
+    run: Annotated[int, typer.Argument(help="Run id to reproduce.", callback=checked(Id))],
     db: DbOption = None,
     json_out: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Re-run a run's suite here and say, result by result, whether it reproduced."""
-    store = open_store(db)
-    original = store.get_run(run)
-    suite = Suite.model_validate(
-        {k: original.config[k] for k in ("name", "description", "source", "cases")}
-    )
-    observer = _Progress(enabled=progress and not json_out)
-    with observer.progress:
-        outcome = run_suite(
-            store, suite, tags=[f"verify:{run}"], workdir=work_dir(), observer=observer
+    with open_store(db, must_exist=True) as store:
+        original = store.get_run(run)
+        suite = Suite.model_validate(
+            {k: original.config[k] for k in ("name", "description", "source", "cases")}
         )
-    old = store.results(run)
-    env_ids = {r.environment_id for r in [*old, *outcome.results] if r.environment_id}
-    envs = {i: store.get_environment(i).data for i in env_ids}
-    states = (original.config.get("start_state", {}), outcome.run.config.get("start_state", {}))
-    verdicts = verify_results(old, outcome.results, envs, states)
-    if json_out:
-        print_json(
-            {
-                "schema_version": 1,
-                "run": run,
-                "rerun": outcome.run.id,
-                "verdicts": [v.__dict__ for v in verdicts],
-            }
+        observer = _Progress(enabled=progress and not json_out)
+        with observer.progress:
+            outcome = run_suite(
+                store, suite, tags=[f"verify:{run}"], workdir=work_dir(), observer=observer
+            )
+        old = store.results(run)
+        env_ids = {r.environment_id for r in [*old, *outcome.results] if r.environment_id}
+        envs = {i: store.get_environment(i).data for i in env_ids}
+        states = (original.config.get("start_state", {}), outcome.run.config.get("start_state", {}))
+        verdicts = verify_results(old, outcome.results, envs, states)
+        if json_out:
+            print_json(
+                {
+                    "schema_version": 1,
+                    "run": run,
+                    "rerun": outcome.run.id,
+                    "verdicts": [v.__dict__ for v in verdicts],
+                }
+            )
+            return
+        out = stdout()
+        out.print(verify_view(verdicts))
+        judged = [v for v in verdicts if v.reproduced is not None]
+        ok = sum(1 for v in judged if v.reproduced)
+        out.print(
+            f"{ok} of {len(judged)} results reproduced within the original 95% CI "
+            f"(re-run stored as run {outcome.run.id})"
         )
-        return
-    out = stdout()
-    out.print(verify_view(verdicts))
-    judged = [v for v in verdicts if v.reproduced is not None]
-    ok = sum(1 for v in judged if v.reproduced)
-    out.print(
-        f"{ok} of {len(judged)} results reproduced within the original 95% CI "
-        f"(re-run stored as run {outcome.run.id})"
-    )
 
 
 app.command("compare")(history.compare_cmd)

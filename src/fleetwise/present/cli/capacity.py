@@ -13,12 +13,30 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from fleetwise.checked import (
+    Change,
+    DemandGpuHours,
+    FoldDays,
+    Folds,
+    HorizonDays,
+    NodeGpus,
+    Seed,
+    Share,
+    SimulatedJobs,
+)
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
 from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, scenarios
 from fleetwise.plan.sizing import Sizing, parse_slo, size_cluster
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    checked,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.store import Store
 from fleetwise.units import sig
 
@@ -96,23 +114,35 @@ def forecast_cmd(
     db: DbOption = None,
     json_out: JsonOption = False,
     telemetry: TelemetryOption = None,
-    horizon: Annotated[int, typer.Option(help="Days to forecast.")] = 30,
-    folds: Annotated[int, typer.Option(help="Backtest folds of --fold-days each.")] = 3,
-    fold_days: Annotated[int, typer.Option(help="Days forecast in each backtest fold.")] = 7,
+    horizon: Annotated[
+        int, typer.Option(help="Days to forecast.", callback=checked(HorizonDays))
+    ] = 30,
+    folds: Annotated[
+        int, typer.Option(help="Backtest folds of --fold-days each.", callback=checked(Folds))
+    ] = 3,
+    fold_days: Annotated[
+        int,
+        typer.Option(help="Days forecast in each backtest fold.", callback=checked(FoldDays)),
+    ] = 7,
     growth: Annotated[
-        float, typer.Option(help="Scenario: demand growth per year (0.3 = 30%).")
+        float,
+        typer.Option(
+            help="Scenario: demand growth per year (0.3 = 30%).", callback=checked(Change)
+        ),
     ] = 0.0,
     gain: Annotated[
-        float, typer.Option(help="Scenario: efficiency gain of the plan (0.1 = 10%).")
+        float,
+        typer.Option(
+            help="Scenario: efficiency gain of the plan (0.1 = 10%).", callback=checked(Share)
+        ),
     ] = 0.0,
 ) -> None:
     """Forecast daily demand with 80%/95% intervals; backtest MAE and interval coverage."""
-    store = open_store(db) if telemetry is None else None
-    try:
-        days, values, unit = _history(store, telemetry)
-    finally:
-        if store is not None:
-            store.close()
+    if telemetry is not None:
+        days, values, unit = _history(None, telemetry)
+    else:
+        with open_store(db, must_exist=True) as store:
+            days, values, unit = _history(store, telemetry)
     f = forecast_daily(days, values, unit, horizon=horizon, folds=folds, fold_days=fold_days)
     if json_out:
         cases = [("scenario", growth, gain)] if growth or gain else []
@@ -192,26 +222,37 @@ def size_cmd(
     slo: Annotated[str, typer.Option(help='Wait SLO, e.g. "p95 wait < 1h".')],
     policy: Annotated[PolicyOpt, typer.Option(help="Scheduling policy.")] = PolicyOpt.fifo,
     demand: Annotated[
-        float | None, typer.Option(help="GPU-hours per day (default: forecast of stored jobs).")
+        float | None,
+        typer.Option(
+            help="GPU-hours per day (default: forecast of stored jobs).",
+            callback=checked(DemandGpuHours),
+        ),
     ] = None,
     sizes: Annotated[
         Path | None, typer.Option(help="CSV duration_s,num_gpus of real jobs (default: stored).")
     ] = None,
-    node_gpus: Annotated[int, typer.Option(help="GPUs per node (0: one pool).")] = 8,
-    jobs: Annotated[int, typer.Option(help="Jobs simulated per candidate size.")] = 50_000,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated arrivals.")] = 0,
+    node_gpus: Annotated[
+        int, typer.Option(help="GPUs per node (0: one pool).", callback=checked(NodeGpus))
+    ] = 8,
+    jobs: Annotated[
+        int,
+        typer.Option(help="Jobs simulated per candidate size.", callback=checked(SimulatedJobs)),
+    ] = 50_000,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the simulated arrivals.", callback=checked(Seed))
+    ] = 0,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Smallest cluster whose simulated waits meet the SLO (bisection), vs Erlang C."""
     target = parse_slo(slo)
-    store = open_store(db) if demand is None or sizes is None else None
-    try:
-        demand, basis = _demand(store, demand)
-        g, d, sizes_from = _sizes(store, sizes)
-    finally:
-        if store is not None:
-            store.close()
+    if demand is not None and sizes is not None:
+        demand, basis = _demand(None, demand)
+        g, d, sizes_from = _sizes(None, sizes)
+    else:
+        with open_store(db, must_exist=True) as store:
+            demand, basis = _demand(store, demand)
+            g, d, sizes_from = _sizes(store, sizes)
     result = size_cluster(g, d, demand, target, policy.value, node_gpus or None, jobs, seed)
     if json_out:
         print_json({**sizing_document(result, sizes_from), "demand_basis": basis})

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from fleetwise.analyze.cluster import ClusterReport, WaitStats
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
+from fleetwise.checked import Gpus, Moment
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
@@ -24,12 +25,13 @@ from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
 )
 from fleetwise.timeutil import as_utc
-from fleetwise.units import sig
+from fleetwise.units import duration, sig, usd
 from fleetwise.usecases.diagnose import diagnose_cluster
 from fleetwise.usecases.fleet import profile_for
 
@@ -67,18 +69,18 @@ def import_cmd(
     ] = None,
     epoch: Annotated[
         datetime | None,
-        typer.Option(help="Start of a log whose times are offsets (Alibaba); default 1970."),
+        typer.Option(
+            help="Start of a log whose times are offsets (Alibaba); default 1970.",
+            callback=checked(Moment),
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
     found, jobs = import_jobs(file, fmt.value, parse_map(mapping or []), epoch)
     source = f"{found}:{file.resolve()}"
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         added = store.add_jobs(jobs, source)
-    finally:
-        store.close()
     gpu_jobs = sum(1 for j in jobs if j.gpus > 0)
     stdout().print(
         f"{file}: {len(jobs)} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored"
@@ -112,7 +114,10 @@ def nodes_cmd(
     ),
     captured_at: Annotated[
         datetime | None,
-        typer.Option(help="When a node-state snapshot was taken (default: the file's mtime)."),
+        typer.Option(
+            help="When a node-state snapshot was taken (default: the file's mtime).",
+            callback=checked(Moment),
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -120,11 +125,8 @@ def nodes_cmd(
     import of the same file replaces its nodes."""
     found, nodes = import_nodes(file, fmt.value, as_utc(captured_at))
     source = f"{found}:{file.resolve()}"
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         stored = store.replace_nodes(nodes, source)
-    finally:
-        store.close()
     gpus = sum(n.gpus for n in nodes)
     kind = "node state" if any(n.gpus_used is not None for n in nodes) else "inventory"
     when = f" captured {nodes[0].captured_at:%Y-%m-%d %H:%M}Z" if nodes[0].captured_at else ""
@@ -136,10 +138,12 @@ def nodes_cmd(
 def _waits_table(title: str, rows: list[WaitStats]) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("group", no_wrap=True)
-    for name in ("jobs", "mean h", "p50 h", "p95 h", "p99 h"):
+    for name in ("jobs", "mean wait", "p50", "p95", "p99"):
         table.add_column(name, justify="right", no_wrap=True)
     for s in rows:
-        table.add_row(s.group, str(s.jobs), sig(s.mean_h), sig(s.p50_h), sig(s.p95_h), sig(s.p99_h))
+        table.add_row(
+            s.group, f"{s.jobs:,}", *(duration(h) for h in (s.mean_h, s.p50_h, s.p95_h, s.p99_h))
+        )
     return table
 
 
@@ -166,7 +170,7 @@ def cluster_view(r: ClusterReport, top: int = 10) -> Group:
             f.severity.value,
             f.title,
             sig(f.cost.gpu_hours_per_year) if f.cost else "-",
-            f"${sig(f.cost.usd_per_year)}" if f.cost else "-",
+            usd(f.cost.usd_per_year) if f.cost else "-",
         )
     parts: list[Any] = [
         head,
@@ -256,17 +260,15 @@ def analyze_cmd(
     gpus: Annotated[
         int | None,
         typer.Option(
-            min=1,
-            max=10_000_000,
             help="GPUs in the cluster, for allocation without telemetry (default: the "
             "stored nodes' GPUs).",
+            callback=checked(Gpus),
         ),
     ] = None,
     fleet: FleetOption = None,
 ) -> None:
     """Diagnose the stored jobs: waits, GPU-hours, lost work, idle and stranded GPUs."""
-    store = open_store(db)
-    try:
+    with open_store(db, must_exist=True) as store:
         jobs = store.jobs(source=source)
         if not jobs:
             raise InputError(f"no jobs in {store.display_url}; run `fleetwise cluster import FILE`")
@@ -282,8 +284,6 @@ def analyze_cmd(
             telemetry=telemetry,
             gpus=gpus,
         )
-    finally:
-        store.close()
     if json_out:
         print_json(cluster_document(report, analysis_id))
         return
@@ -298,7 +298,8 @@ def fragmentation_cmd(
         datetime | None,
         typer.Option(
             help="Show the nodes at this time, from the jobs' placements (default: the "
-            "node-state snapshot, else the end of the job log)."
+            "node-state snapshot, else the end of the job log).",
+            callback=checked(Moment),
         ),
     ] = None,
     source: Annotated[str | None, typer.Option(help="Only jobs imported from this source.")] = (
@@ -308,15 +309,13 @@ def fragmentation_cmd(
 ) -> None:
     """Free, stranded GPUs and the largest gang that could be placed now, per pool of nodes;
     with job placements, fragmentation over the whole log."""
-    store = open_store(db)
-    try:
+    with open_store(db, must_exist=True) as store:
         nodes = store.nodes(nodes_source)
         jobs = store.jobs(source=source)
-    finally:
-        store.close()
+        where = store.display_url
     if not nodes:
         raise InputError(
-            f"no nodes in {store.display_url}; run `fleetwise cluster nodes FILE` "
+            f"no nodes in {where}; run `fleetwise cluster nodes FILE` "
             "(scontrol show node, a machine list)"
         )
     when = as_utc(at)

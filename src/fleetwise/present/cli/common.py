@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from fleetwise.checked import problem
 from fleetwise.config import database_url
 from fleetwise.errors import InputError
 from fleetwise.store import Store
@@ -28,6 +30,20 @@ FleetOption = Annotated[
         "built-in example; see 'fleetwise fleet show').",
     ),
 ]
+
+
+def checked(kind: Any) -> Callable[..., Any]:
+    """A Typer callback refusing a value that is not ``kind`` (a type of ``fleetwise.checked``):
+    the CLI prints one line naming the option and exits 2."""
+
+    def callback(value: Any) -> Any:
+        for item in value if isinstance(value, list | tuple) else [value]:
+            why = problem(kind, item)
+            if why is not None:
+                raise typer.BadParameter(why)  # the parser names the option
+        return value
+
+    return callback
 
 
 def stdout() -> Console:

@@ -7,14 +7,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fleetwise.checked import Id
 from fleetwise.models import DecisionKind
 from fleetwise.plan.decisions import decision_log
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    checked,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.usecases.decisions import record_decision
 
 
 def decide_cmd(
-    action_id: Annotated[int, typer.Argument(help="Action id.")],
+    action_id: Annotated[int, typer.Argument(help="Action id.", callback=checked(Id))],
     decision: Annotated[DecisionKind, typer.Argument(help="approve, reject or defer.")],
     by: Annotated[str, typer.Option("--by", help="Who decided (name or role).")],
     note: Annotated[str, typer.Option("--note", help="Why.")] = "",
@@ -23,7 +31,7 @@ def decide_cmd(
 ) -> None:
     """Record a stakeholder decision on an action and set its status (the same decision
     again is logged once)."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         done = record_decision(store, action_id, decision, by, note)
     if json_out:
         print_json(
@@ -43,7 +51,7 @@ def decide_cmd(
 
 
 def log_table(store_db: str | None, json_out: bool) -> None:
-    with open_store(store_db) as store:
+    with open_store(store_db, must_exist=True) as store:
         log = decision_log(store.decisions(), store.actions())
         if json_out:
             print_json(

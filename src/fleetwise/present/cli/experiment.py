@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fleetwise.checked import Id
 from fleetwise.collect.runner import RunInterrupted
 from fleetwise.config import work_dir
 from fleetwise.models import Experiment, ExperimentOutcome
@@ -17,6 +18,7 @@ from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
@@ -83,7 +85,9 @@ def experiment_doc(exp: Experiment, extra: dict[str, Any] | None = None) -> dict
 @app.command("run")
 def run_cmd(
     file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
-    action: Annotated[int | None, typer.Option(help="Attach to backlog action ACTION.")] = None,
+    action: Annotated[
+        int | None, typer.Option(help="Attach to backlog action ACTION.", callback=checked(Id))
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
@@ -138,7 +142,7 @@ def _show(store: Store, exp: Experiment, json_out: bool) -> None:
 @app.command("list")
 def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Stored experiments with their headline figures."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         exps = store.experiments()
         if json_out:
             print_json({"schema_version": 1, "experiments": [experiment_doc(e) for e in exps]})
@@ -175,10 +179,10 @@ def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 @app.command("show")
 def show_cmd(
-    experiment_id: Annotated[int, typer.Argument(help="Experiment id.")],
+    experiment_id: Annotated[int, typer.Argument(help="Experiment id.", callback=checked(Id))],
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """One experiment: every variant against the baseline, runs, and method."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         _show(store, store.get_experiment(experiment_id), json_out)

@@ -20,34 +20,30 @@ from fleetwise.analyze.regressions import (
     gate,
     store_series_changes,
 )
+from fleetwise.checked import Magnitude, Moment, PValue
 from fleetwise.collect.importers import otava_csv
 from fleetwise.errors import InputError
-from fleetwise.models import Direction, ResultRecord, RunStatus, Series
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.models import Direction, ResultRecord, Series
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    checked,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.render_history import (
     changes_view,
     comparison_view,
     history_table,
     series_table,
 )
+from fleetwise.present.run_specs import resolve_runs
 from fleetwise.store import Store
 from fleetwise.timeutil import as_utc
 
 #: Exit code when ``--fail-on`` finds what it gates on (2 stays "bad input").
 GATE_EXIT = 3
-
-
-def resolve_runs(store: Store, spec: str) -> list[int]:
-    """``12`` or ``12,13,14`` are run ids; anything else is a tag (completed runs)."""
-    parts = [p.strip() for p in spec.split(",") if p.strip()]
-    if parts and all(p.isdigit() for p in parts):
-        return [store.get_run(int(p)).id for p in parts]
-    runs = [
-        r.id for r in store.list_runs(tag=spec, limit=10_000) if r.status is RunStatus.COMPLETED
-    ]
-    if not runs:
-        raise InputError(f"{spec!r}: no run with that id and no completed run with that tag")
-    return sorted(runs)
 
 
 def _results(store: Store, runs: list[int]) -> list[ResultRecord]:
@@ -72,7 +68,18 @@ def compare_cmd(
     ] = True,
 ) -> None:
     """Did B change against A? Ratio with 95% CI, verdict and effect size per result."""
-    store = open_store(db)
+    with open_store(db, must_exist=True) as store:
+        rows, ra, rb = _compare(store, a, b, aggregate, use_history)
+    if json_out:
+        docs = [{**asdict(c), "change": c.change} for c in rows]
+        print_json({"schema_version": 1, "a_runs": ra, "b_runs": rb, "comparisons": docs})
+        return
+    stdout().print(comparison_view(rows, a, b))
+
+
+def _compare(
+    store: Store, a: str, b: str, aggregate: AggregateOpt, use_history: bool
+) -> tuple[list[Any], list[int], list[int]]:
     ra, rb = resolve_runs(store, a), resolve_runs(store, b)
     if set(ra) & set(rb):
         raise InputError(f"A and B share runs {sorted(set(ra) & set(rb))}")
@@ -87,11 +94,7 @@ def compare_cmd(
     )
     if not rows:
         raise InputError(f"{a} and {b} have no successful result in common")
-    if json_out:
-        docs = [{**asdict(c), "change": c.change} for c in rows]
-        print_json({"schema_version": 1, "a_runs": ra, "b_runs": rb, "comparisons": docs})
-        return
-    stdout().print(comparison_view(rows, a, b))
+    return rows, ra, rb
 
 
 def series_cmd(
@@ -102,7 +105,8 @@ def series_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """List the series in the store (benchmark:metric:params:hardware) and their lengths."""
-    found = open_store(db).series(prefix)
+    with open_store(db, must_exist=True) as store:
+        found = store.series(prefix)
     if json_out:
         print_json({"schema_version": 1, "series": [_series_doc(s) for s in found]})
         return
@@ -119,8 +123,13 @@ def _config(max_pvalue: float, min_magnitude: float, otava: bool) -> ChangePoint
     return ChangePointConfig(max_pvalue=max_pvalue, min_magnitude=min_magnitude)
 
 
-MaxP = Annotated[float, typer.Option(help="Significance level of a change point.")]
-MinMag = Annotated[float, typer.Option(help="Ignore changes smaller than this (0.02 = 2%).")]
+MaxP = Annotated[
+    float, typer.Option(help="Significance level of a change point.", callback=checked(PValue))
+]
+MinMag = Annotated[
+    float,
+    typer.Option(help="Ignore changes smaller than this (0.02 = 2%).", callback=checked(Magnitude)),
+]
 Otava = Annotated[bool, typer.Option(help="Apache Otava 0.8's defaults and algorithm.")]
 
 
@@ -151,11 +160,11 @@ def history_cmd(
     otava_compatible: Otava = False,
 ) -> None:
     """One series over runs, with its change points marked."""
-    store = open_store(db)
-    s = _one_series(store, series)
-    changes = store_series_changes(
-        s, _config(max_pvalue, min_magnitude, otava_compatible), _envs(store, [s])
-    )
+    with open_store(db, must_exist=True) as store:
+        s = _one_series(store, series)
+        changes = store_series_changes(
+            s, _config(max_pvalue, min_magnitude, otava_compatible), _envs(store, [s])
+        )
     if json_out:
         print_json(
             {
@@ -230,7 +239,10 @@ def regressions_cmd(
         typer.Option(help="For --csv: is higher better? (store series know their own)."),
     ] = None,
     since: Annotated[
-        datetime | None, typer.Option(help="Only change points at or after this time (UTC).")
+        datetime | None,
+        typer.Option(
+            help="Only change points at or after this time (UTC).", callback=checked(Moment)
+        ),
     ] = None,
     fail_on: Annotated[
         FailOn | None,
@@ -258,9 +270,9 @@ def regressions_cmd(
         changes = [ch for c in chosen for ch in csv_series_changes(c, config, d)]
         scanned = len(chosen)
     else:
-        store = open_store(db)
-        found = store.series(series)
-        envs = _envs(store, found)
+        with open_store(db, must_exist=True) as store:
+            found = store.series(series)
+            envs = _envs(store, found)
         changes = [ch for s in found for ch in store_series_changes(s, config, envs)]
         scanned = len(found)
     if since is not None:

@@ -10,25 +10,31 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fleetwise.checked import Day
 from fleetwise.errors import InputError
 from fleetwise.models import KPI
 from fleetwise.plan.kpis import KPIState, Reading, kpi_state, load_kpis, readings
-from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
+from fleetwise.present.cli.common import (
+    DbOption,
+    JsonOption,
+    checked,
+    open_store,
+    print_json,
+    stdout,
+)
 from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
 from fleetwise.store import Store
 
 app = typer.Typer(help="KPIs: baseline, goal, current value and status.", no_args_is_help=True)
 
-Today = Annotated[str | None, typer.Option(help="Date to judge status on (default: today).")]
+Today = Annotated[
+    date | None,
+    typer.Option(help="Date to judge status on (default: today).", callback=checked(Day)),
+]
 
 
-def _today(raw: str | None) -> date:
-    if raw is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InputError(f"--today {raw!r}: expected a date YYYY-MM-DD") from exc
+def _today(day: date | None) -> date:
+    return day or datetime.now(UTC).date()
 
 
 def kpi_states(store: Store, today: date) -> list[tuple[KPIState, list[Reading]]]:
@@ -112,7 +118,7 @@ def _list(store: Store, json_out: bool, today: date, only: set[str] | None = Non
 @app.command("list")
 def list_cmd(db: DbOption = None, json_out: JsonOption = False, today: Today = None) -> None:
     """Every KPI: baseline, current, goal, projection and status."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         _list(store, json_out, _today(today))
 
 
@@ -131,7 +137,7 @@ def show_cmd(
     today: Today = None,
 ) -> None:
     """One KPI and its readings."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         k = _find(store, name)
         found = readings(k, store.series(), store.analyses())
         s = kpi_state(k, found, _today(today))
@@ -164,5 +170,5 @@ def remove_cmd(
 ) -> None:
     """Remove a KPI (actions lose their expected effect on it); the decision log keeps who,
     when and why."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         show_removal(store.remove_kpi(name, by=who(by), why=why), json_out)

@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from fleetwise.checked import Day, EffortDays, Id, Impact, Money, Reach, Share
 from fleetwise.errors import InputError
 from fleetwise.models import Action, ActionStatus, KPIEffect
 from fleetwise.plan.backlog import load_actions, parse_effect
@@ -31,6 +32,7 @@ from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
@@ -95,9 +97,17 @@ def _actions_table(actions: list[Action], title: str) -> Table:
     return t
 
 
+ActionId = Annotated[int, typer.Argument(help="Action id.", callback=checked(Id))]
+DependsOn = Annotated[
+    list[int] | None, typer.Option(help="Action id it waits for.", callback=checked(Id))
+]
+
+
 @app.command("seed")
 def seed_cmd(
-    run: Annotated[int | None, typer.Option(help="First diagnose benchmark run RUN.")] = None,
+    run: Annotated[
+        int | None, typer.Option(help="First diagnose benchmark run RUN.", callback=checked(Id))
+    ] = None,
     fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -133,17 +143,28 @@ def seed_cmd(
 @app.command("add")
 def add_cmd(
     title: Annotated[str, typer.Option(help="What to do.")],
-    savings: Annotated[float, typer.Option(help="Expected savings, USD per year.")] = 0.0,
-    one_time_cost: Annotated[float, typer.Option(help="One-time cost besides effort, USD.")] = 0.0,
-    effort: Annotated[float, typer.Option(help="Effort in person-days.")] = 1.0,
-    confidence: Annotated[float, typer.Option(help="Confidence 0..1.")] = 0.5,
+    savings: Annotated[
+        float, typer.Option(help="Expected savings, USD per year.", callback=checked(Money))
+    ] = 0.0,
+    one_time_cost: Annotated[
+        float, typer.Option(help="One-time cost besides effort, USD.", callback=checked(Money))
+    ] = 0.0,
+    effort: Annotated[
+        float, typer.Option(help="Effort in person-days.", callback=checked(EffortDays))
+    ] = 1.0,
+    confidence: Annotated[
+        float, typer.Option(help="Confidence 0..1.", callback=checked(Share))
+    ] = 0.5,
     owner: Annotated[str, typer.Option(help="Who owns it.")] = "",
     effect: Annotated[list[str] | None, typer.Option(help="KPI=CHANGE, e.g. lat=-10%.")] = None,
-    depends_on: Annotated[list[int] | None, typer.Option(help="Action id it waits for.")] = None,
+    depends_on: DependsOn = None,
     reach: Annotated[
-        float | None, typer.Option(help="RICE reach (GPUs/people per quarter).")
+        float | None,
+        typer.Option(help="RICE reach (GPUs/people per quarter).", callback=checked(Reach)),
     ] = None,
-    impact: Annotated[float | None, typer.Option(help="RICE impact 0.25..3.")] = None,
+    impact: Annotated[
+        float | None, typer.Option(help="RICE impact 0.25..3.", callback=checked(Impact))
+    ] = None,
     description: Annotated[str, typer.Option(help="Longer description.")] = "",
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -210,7 +231,7 @@ def list_cmd(
 ) -> None:
     """List the backlog (a seeded action's savings drawn from the fleet ledger)."""
     profile = profile_for(fleet)
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         actions = backlog(store, profile, status.value if status else None)
         if json_out:
             print_json({"schema_version": 1, "actions": [action_doc(a) for a in actions]})
@@ -256,7 +277,7 @@ def rank_cmd(
     savings are drawn from its findings' claims on the fleet ledger."""
     profile = profile_for(fleet)
     a = Assumptions.of(profile)
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         actions = backlog(store, profile, status.value if status else None)
         ranked = rank(actions, _BY[by], a)
         if json_out:
@@ -313,12 +334,12 @@ def _show(a: Action, json_out: bool, extra: dict[str, Any] | None = None) -> Non
 
 @app.command("show")
 def show_cmd(
-    action_id: Annotated[int, typer.Argument(help="Action id.")],
+    action_id: ActionId,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """One action: scores, decisions, experiments (predicted vs measured)."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         a = store.get_action(action_id)
         log = decision_log(store.decisions(action_id), [a])
         exps = store.experiments(action_id)
@@ -339,26 +360,34 @@ def show_cmd(
 
 @app.command("update")
 def update_cmd(
-    action_id: Annotated[int, typer.Argument(help="Action id.")],
+    action_id: ActionId,
     status: Annotated[ActionStatus | None, typer.Option(help="New status.")] = None,
     owner: Annotated[str | None, typer.Option(help="New owner.")] = None,
-    start: Annotated[str | None, typer.Option(help="Planned start, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option(help="Planned end, YYYY-MM-DD.")] = None,
-    depends_on: Annotated[list[int] | None, typer.Option(help="Action id it waits for.")] = None,
+    start: Annotated[
+        date | None, typer.Option(help="Planned start, YYYY-MM-DD.", callback=checked(Day))
+    ] = None,
+    end: Annotated[
+        date | None, typer.Option(help="Planned end, YYYY-MM-DD.", callback=checked(Day))
+    ] = None,
+    depends_on: DependsOn = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Change an action's status, owner, dates or dependencies."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         a = store.get_action(action_id)
         changes: dict[str, Any] = {}
         if status is not None:
             changes["status"] = status
         if owner is not None:
             changes["owner"] = owner
-        for name, raw in (("start", start), ("end", end)):
-            if raw is not None:
-                changes[name] = _date(raw, f"--{name}")
+        if start is not None:
+            changes["start"] = start
+        if end is not None:
+            changes["end"] = end
+        first, last = changes.get("start", a.start), changes.get("end", a.end)
+        if first is not None and last is not None and last < first:
+            raise InputError(f"--end {last} is before the start {first}")
         if depends_on:
             known = {x.id for x in store.actions()}
             bad = [d for d in depends_on if d not in known or d == action_id]
@@ -367,13 +396,6 @@ def update_cmd(
             changes["depends_on"] = list(dict.fromkeys([*a.depends_on, *depends_on]))
         store.update_action(a.model_copy(update=changes))
         _show(store.get_action(action_id), json_out)
-
-
-def _date(raw: str, what: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InputError(f"{what} {raw!r}: expected a date YYYY-MM-DD") from exc
 
 
 def item_doc(it: ScheduledItem) -> dict[str, Any]:
@@ -393,18 +415,20 @@ def item_doc(it: ScheduledItem) -> dict[str, Any]:
 
 @app.command("schedule")
 def schedule_cmd(
-    start: Annotated[str | None, typer.Option(help="Plan start (default: today).")] = None,
+    start: Annotated[
+        date | None, typer.Option(help="Plan start (default: today).", callback=checked(Day))
+    ] = None,
     today: Annotated[
-        str | None, typer.Option(help="Date to track against (default: today).")
+        date | None,
+        typer.Option(help="Date to track against (default: today).", callback=checked(Day)),
     ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """The rollout timeline of approved work: dates, dependencies, milestones vs today."""
-    now = datetime.now(UTC).date()
-    day = _date(today, "--today") if today else now
-    begin = _date(start, "--start") if start else day
-    with open_store(db) as store:
+    day = today or datetime.now(UTC).date()
+    begin = start or day
+    with open_store(db, must_exist=True) as store:
         items = schedule(store.actions(), begin, day)
         if json_out:
             print_json(
@@ -452,12 +476,12 @@ def decisions_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 @app.command("remove")
 def remove_cmd(
-    action_id: Annotated[int, typer.Argument(help="Action id.")],
+    action_id: ActionId,
     why: WhyOption = "",
     by: ByOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Remove an action from the backlog; the decision log keeps who, when and why."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         show_removal(store.remove_action(action_id, by=who(by), why=why), json_out)

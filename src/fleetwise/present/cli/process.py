@@ -23,6 +23,7 @@ from fleetwise.analyze.process import (
     pipeline_findings,
     to_doc,
 )
+from fleetwise.checked import Share, WindowHours
 from fleetwise.collect.importers.pipeline import FORMATS, parse_process
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, Finding
@@ -30,6 +31,7 @@ from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
@@ -92,8 +94,8 @@ def import_cmd(
     used, events = parse_process(file, str(fmt.value))
     if not events:
         raise InputError(f"{file}: no events found")
-    store = open_store(db)
-    added, skipped = store.add_process_events(events)
+    with open_store(db) as store:
+        added, skipped = store.add_process_events(events)
     kinds: dict[str, int] = {}
     for ev in events:
         kinds[ev.kind] = kinds.get(ev.kind, 0) + 1
@@ -144,9 +146,9 @@ def dora_cmd(
     window_hours: Annotated[
         float,
         typer.Option(
-            min=0,
             help="Attribute an incident without a root cause to a deployment "
             "of its service at most this many hours before it.",
+            callback=checked(WindowHours),
         ),
     ] = 24.0,
     tz: TzOption = "UTC",
@@ -155,7 +157,20 @@ def dora_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """DORA's four keys and rework rate, both definitions, per team/service and per week."""
-    store = open_store(db)
+    with open_store(db, must_exist=True) as store:
+        _dora(store, team, service, definition, window_hours, tz, fleet, json_out)
+
+
+def _dora(
+    store: Store,
+    team: str | None,
+    service: str | None,
+    definition: DefinitionOpt,
+    window_hours: float,
+    tz: str,
+    fleet: Path | None,
+    json_out: bool,
+) -> None:
     events = store.process_events(["change", "deployment", "incident"])
     chosen: Definition = "fourkeys" if definition is DefinitionOpt.fourkeys else "fleetwise"
     cfg = DoraConfig(chosen, timedelta(hours=window_hours), _zone(tz))
@@ -178,19 +193,22 @@ def dora_cmd(
 def pipeline_cmd(
     fleet: FleetOption = None,
     blocked_fraction: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of pipeline waiting that blocks a person.")
+        float,
+        typer.Option(
+            help="Share of pipeline waiting that blocks a person.", callback=checked(Share)
+        ),
     ] = CostAssumptions.blocked_fraction,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Stage shares (wait vs active), flow efficiency, Little's law, slow and flaky jobs."""
-    store = open_store(db)
-    report = pipeline_report(store.process_events(["pipeline_stage"]))
-    if report.pipelines == 0:
-        raise InputError("no pipeline stages in the store; import a pipeline CSV or GitHub run")
-    cost = replace(_costs(fleet), blocked_fraction=blocked_fraction)
-    findings = pipeline_findings(report, cost)
-    _emit(store, "pipeline", report, findings, pipeline_view(report), json_out, ["pipeline"])
+    with open_store(db, must_exist=True) as store:
+        report = pipeline_report(store.process_events(["pipeline_stage"]))
+        if report.pipelines == 0:
+            raise InputError("no pipeline stages in the store; import a pipeline CSV or GitHub run")
+        cost = replace(_costs(fleet), blocked_fraction=blocked_fraction)
+        findings = pipeline_findings(report, cost)
+        _emit(store, "pipeline", report, findings, pipeline_view(report), json_out, ["pipeline"])
 
 
 @app.command("oncall")
@@ -203,10 +221,10 @@ def oncall_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Pages per shift, after-hours and sleep interruptions, MTTA/MTTR, noise, toil."""
-    store = open_store(db)
     cfg = OnCallConfig(tz=_zone(tz), shift_hours=shift_hours, shift_start_hour=shift_start)
-    report = oncall_report(store.process_events(["page"]), cfg)
-    if report.pages == 0:
-        raise InputError("no pages in the store; import a PagerDuty or Opsgenie export")
-    findings = oncall_findings(report, cfg, _costs(fleet))
-    _emit(store, "oncall", report, findings, oncall_view(report), json_out, ["oncall"])
+    with open_store(db, must_exist=True) as store:
+        report = oncall_report(store.process_events(["page"]), cfg)
+        if report.pages == 0:
+            raise InputError("no pages in the store; import a PagerDuty or Opsgenie export")
+        findings = oncall_findings(report, cfg, _costs(fleet))
+        _emit(store, "oncall", report, findings, oncall_view(report), json_out, ["oncall"])

@@ -14,11 +14,13 @@ from typing import Annotated
 
 import typer
 
+from fleetwise.checked import Day
 from fleetwise.errors import InputError
 from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
@@ -54,16 +56,14 @@ OutOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="File to write (default: ./<report>.<format>)."),
 ]
-TodayOption = Annotated[str | None, typer.Option(help="Date to report on (default: today).")]
+TodayOption = Annotated[
+    date | None,
+    typer.Option(help="Date to report on (default: today).", callback=checked(Day)),
+]
 
 
-def _today(raw: str | None) -> date:
-    if raw is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InputError(f"--today {raw!r}: expected a date YYYY-MM-DD") from exc
+def _today(day: date | None) -> date:
+    return day or datetime.now(UTC).date()
 
 
 def _emit(
@@ -73,12 +73,16 @@ def _emit(
     output: Path | None,
     json_out: bool,
 ) -> None:
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         report = build(store)
     if json_out:
         print_json(report.model_dump(mode="json"))
         return
-    path = RENDERERS[fmt](report, output or Path(f"{report.kind}.{fmt.value}"))
+    target = output or Path(f"{report.kind}.{fmt.value}")
+    try:
+        path = RENDERERS[fmt](report, target)
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     missing = [s.title for s in [*report.summary, *report.sections] if s.missing]
     stdout().print(f"wrote {path}")
     if missing:

@@ -46,7 +46,7 @@ def list_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Retrospectives, oldest first."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         retros = store.retrospectives(team)
         if json_out:
             print_json(
@@ -91,7 +91,7 @@ def _row_doc(r: ImprovementRow) -> dict[str, object]:
 @app.command("report")
 def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Each sprint's actions with their KPIs before and after."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         states = kpi_states(store, datetime.now(UTC).date())
         rows = improvement_report(
             store.retrospectives(),

@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets
+from fleetwise.checked import Rows
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
 from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
     JsonOption,
+    checked,
     open_store,
     print_json,
     stdout,
@@ -45,7 +47,7 @@ def diff_cmd(
     a: Annotated[Path, typer.Argument(help="Baseline trace folder.")],
     b: Annotated[Path, typer.Argument(help="Candidate trace folder.")],
     json_out: JsonOption = False,
-    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 30,
+    limit: Annotated[int, typer.Option(help="Rows to show.", callback=checked(Rows))] = 30,
 ) -> None:
     """Kernels and CPU operators added, removed, slower or faster from A to B."""
     diff = diff_trace_sets(a, b)
