@@ -96,12 +96,34 @@ def test_benchmarks_compare_matches_the_cli(
     assert "compare" in client.get("/benchmarks?a=1&b=24").text
 
 
+def test_benchmarks_compare_takes_tags_and_shows_parameters(
+    client: TestClient, seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = "a=baseline&b=after%3Aaction-1"
+    rows = _json(client, f"/benchmarks.json?{query}")["compare"]
+    assert main(["bench", "compare", "baseline", "after:action-1", "--db", seeded, "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["comparisons"]
+    assert [r["verdict"] for r in rows] == [c["verdict"] for c in cli]
+    assert [r["ratio"] for r in rows] == [c["ratio"] for c in cli]
+    assert rows[0]["a_runs"] == 12 and rows[0]["b_runs"] == 12
+    page = client.get(f"/benchmarks?{query}").text
+    assert 'value="after:action-1"' in page
+    body = page.split("<th>params</th>", 1)[1].split("</table>", 1)[0]
+    for r in rows:
+        shown = " ".join(f"{k}={v}" for k, v in sorted(r["params"].items()))
+        assert shown and shown in body  # every row names its parameters
+    mixed = _json(client, "/benchmarks.json?a=1,2,3&b=after%3Aaction-1")["compare"]
+    assert mixed[0]["a_runs"] == 3
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
         ("a=1", "give both a and b"),
         ("a=3&b=3", "same run"),
         ("a=1&b=999", "no run 999"),
+        ("a=baseline&b=nope", "no completed run with that tag"),
+        ("a=baseline&b=1", "share runs [1]"),
         ("series=nope", "no such series"),
     ],
 )

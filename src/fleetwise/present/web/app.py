@@ -39,6 +39,9 @@ MAX_ID = 2**62
 RunId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Run id.")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Rows per table.")]
 ShortText = Annotated[str | None, Query(max_length=200)]
+RunSpec = Annotated[
+    str | None, Query(max_length=200, description="A run id, run ids (3,4,5) or a tag.")
+]
 ScoreBy = Literal["roi", "npv", "payback", "wsjf", "rice"]
 
 
@@ -145,8 +148,8 @@ def create_app(
         limit: Limit = 50,
         tag: ShortText = None,
         series: ShortText = None,
-        a: RunId = None,
-        b: RunId = None,
+        a: RunSpec = None,
+        b: RunSpec = None,
     ) -> HTMLResponse:
         page = pages_bench.benchmarks_page(
             reader, limit=limit, tag=tag, series=series, a=a, b=b, charts=True
@@ -158,8 +161,8 @@ def create_app(
         limit: Limit = 50,
         tag: ShortText = None,
         series: ShortText = None,
-        a: RunId = None,
-        b: RunId = None,
+        a: RunSpec = None,
+        b: RunSpec = None,
     ) -> Any:
         return pages_bench.benchmarks_page(
             reader, limit=limit, tag=tag, series=series, a=a, b=b

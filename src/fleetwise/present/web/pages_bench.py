@@ -15,6 +15,7 @@ from fleetwise.analyze.regressions import store_series_changes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, Series
 from fleetwise.present.charts import benchmark_history
+from fleetwise.present.run_specs import resolve_runs
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.units import params_text
@@ -131,16 +132,20 @@ def history_of(s: Series) -> History:
     )
 
 
-def _comparison(reader: StoreReader, a: int, b: int) -> list[dict[str, Any]]:
+def _comparison(reader: StoreReader, a: str, b: str) -> list[dict[str, Any]]:
+    """``bench compare A B``: each side a run id, run ids (``3,4,5``) or a tag."""
     store = reader.store
-    if a == b:
-        raise InputError(f"compare: A and B are the same run ({a})")
-    ra, rb = store.get_run(a), store.get_run(b)
+    ra, rb = resolve_runs(store, a), resolve_runs(store, b)
+    if ra == rb and len(ra) == 1:
+        raise InputError(f"compare: A and B are the same run ({ra[0]})")
+    if set(ra) & set(rb):
+        raise InputError(f"compare: A and B share runs {sorted(set(ra) & set(rb))}")
+    runs = [*ra, *rb]
     rows = compare_runs(
-        store.results(a),
-        store.results(b),
-        history=history_for(reader.series(), [a], [b]),
-        run_times={a: ra.started_at, b: rb.started_at},
+        [r for run in ra for r in store.results(run)],
+        [r for run in rb for r in store.results(run)],
+        history=history_for(reader.series(), ra, rb),
+        run_times={run: store.get_run(run).started_at for run in runs},
     )
     return [{**asdict(c), "change": c.change} for c in rows]
 
@@ -151,12 +156,13 @@ def benchmarks_page(
     limit: int = 50,
     tag: str | None = None,
     series: str | None = None,
-    a: int | None = None,
-    b: int | None = None,
+    a: str | None = None,
+    b: str | None = None,
     charts: bool = False,
 ) -> Page[BenchmarksPage]:
     """Runs newest first (``limit`` of them, optionally of a tag); the series; the history
-    of ``series`` (an id or prefix; the first series without one); runs ``a`` vs ``b``."""
+    of ``series`` (an id or prefix; the first series without one); ``a`` vs ``b`` (run ids
+    or tags, as ``bench compare`` takes them)."""
     store = reader.store
     runs = store.list_runs(limit=limit, tag=tag)
     all_series = reader.series()
@@ -166,11 +172,11 @@ def benchmarks_page(
     compare = None
     note = ""
     if (a is None) != (b is None):
-        raise InputError("compare: give both a and b (run ids)")
+        raise InputError("compare: give both a and b (run ids or tags)")
     if a is not None and b is not None:
         compare = _comparison(reader, a, b)
         if not compare:
-            note = f"runs {a} and {b} have no successful result in common"
+            note = f"{a} and {b} have no successful result in common"
     history = None
     if chosen:
         first = chosen[0]
