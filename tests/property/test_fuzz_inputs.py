@@ -1,6 +1,8 @@
 """Fuzzing every importer and YAML loader: only ``FleetwiseError`` escapes, naming the file.
 
-Each target starts from a real, valid input (trimmed to its first lines) and hypothesis
+Each target starts from a real, valid input, whole (a JSON or YAML document cut short is no
+seed at all: every mutation would only reach the first rejection; only a CSV or text log
+past ``SEED_BYTES`` is cut, at a line, which leaves a shorter valid log), and hypothesis
 mutates its bytes: truncation, flipped and inserted bytes, deleted, duplicated and
 swapped lines, separators swapped, non-UTF-8 text. Whatever comes out, the parser either
 returns or raises a ``FleetwiseError`` (exit 2 in the CLI) whose message names the file.
@@ -18,6 +20,7 @@ import gzip
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +37,82 @@ from fleetwise.collect.importers.pipeline import parse_process
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.collect.suite import load_suite
 from fleetwise.errors import FleetwiseError
+from fleetwise.models import AnalysisRecord, Series, SeriesKey, SeriesPoint
 from fleetwise.plan.backlog import load_actions
 from fleetwise.plan.experiments import load_experiment
 from fleetwise.plan.invest import load_scenario
+from fleetwise.plan.kpis import load_kpis
 from fleetwise.plan.retro import load_retro
 
 DATA = Path(__file__).parents[1] / "data"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
-LINES = 40  # lines of each seed input kept: enough rows to reach every code path
+#: A row-per-line seed larger than this is cut at a line (parsing stays fast per example).
+SEED_BYTES = 64_000
 
 Parser = Callable[[Path], Any]
 KPIS = {"loader-throughput", "gemm-efficiency", "lead-time"}  # the examples' KPI names
+
+
+def _kpi_data() -> tuple[list[Series], list[AnalysisRecord]]:
+    """A store's worth of data for the KPIs seed to bind to: the dataloader series of the
+    examples and cluster analyses with a utilization."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    key = SeriesKey(
+        benchmark="storage.dataloader",
+        metric="samples_per_s",
+        params_hash="a1b2c3d4e5",
+        env_class="e1f2a3",
+        params={"num_workers": 2, "files": 48},
+        unit="samples/s",
+    )
+    points = [
+        SeriesPoint(
+            run_id=i + 1,
+            result_id=i + 1,
+            time=start + timedelta(days=i),
+            median=1000.0 + 10 * i,
+            ci_low=990.0 + 10 * i,
+            ci_high=1010.0 + 10 * i,
+            n=5,
+        )
+        for i in range(5)
+    ]
+    analyses = [
+        AnalysisRecord(
+            id=i + 1,
+            kind="cluster",
+            source="store",
+            created_at=start + timedelta(days=7 * i),
+            summary={"allocation": {"share": 0.5 + 0.05 * i}},
+        )
+        for i in range(3)
+    ]
+    return [Series(key=key, points=points)], analyses
+
+
+SERIES, ANALYSES = _kpi_data()
+#: generic.csv has no known header: it needs a mapping (without one, every example would
+#: stop at "cannot tell its format").
+GENERIC_MAP = {
+    "submit": "Submitted",
+    "start": "Started",
+    "gpus": "Accelerators",
+    "duration": "Runtime",
+    "job_id": "Job",
+    "state": "Outcome",
+    "team": "Group",
+}
 
 TARGETS: dict[str, tuple[str, Parser]] = {
     "slurm": ("clusters/formats/sacct.txt", lambda p: import_jobs(p, "slurm")),
     "alibaba": ("clusters/alibaba_pods_head800.csv", lambda p: import_jobs(p, "alibaba")),
     "helios-jobs": ("clusters/formats/helios_jobs.csv", lambda p: import_jobs(p, "helios")),
     "philly-jobs": ("clusters/formats/philly_jobs.json", lambda p: import_jobs(p, "philly")),
-    "jobs-auto": ("clusters/formats/generic.csv", lambda p: import_jobs(p)),
+    "jobs-mapped-csv": (
+        "clusters/formats/generic.csv",
+        lambda p: import_jobs(p, "csv", GENERIC_MAP),
+    ),
+    "jobs-auto": ("clusters/alibaba_pods_head800.csv", lambda p: import_jobs(p)),
     "slurm-nodelist": ("clusters/formats/sacct_nodelist.txt", lambda p: import_jobs(p, "slurm")),
     "philly-placed": ("clusters/formats/philly_placed.json", lambda p: import_jobs(p, "philly")),
     "nodes-scontrol": (
@@ -90,12 +151,34 @@ TARGETS: dict[str, tuple[str, Parser]] = {
         lambda p: load_retro(p, known_kpis=KPIS, known_ids=()),
     ),
     "experiment-yaml": ("../../examples/experiment-dataloader-workers.yaml", load_experiment),
+    "kpis-yaml": (
+        "plan/kpis.yaml",
+        lambda p: load_kpis(p, series=SERIES, analyses=ANALYSES, existing=[]),
+    ),
+    "philly-seq": (
+        "clusters/philly_node_sequence_10min.csv",
+        lambda p: import_telemetry(p, "philly"),
+    ),
 }
 
 
 def _seed(rel: str) -> bytes:
-    lines = (DATA / rel).read_bytes().splitlines(keepends=True)
-    return b"".join(lines[:LINES])
+    """The whole input; a CSV or text log past ``SEED_BYTES`` up to the line that
+    crosses it (a shorter log of the same rows is still a valid log)."""
+    data = (DATA / rel).read_bytes()
+    if len(data) <= SEED_BYTES or rel.endswith((".json", ".yaml", ".yml")):
+        return data
+    cut = data.index(b"\n", SEED_BYTES) + 1
+    return data[:cut]
+
+
+def test_seeds_are_valid_inputs(tmp_path: Path) -> None:
+    """Every seed parses: a seed that is already rejected fuzzes nothing."""
+    for name, (rel, parse) in TARGETS.items():
+        path = tmp_path / name / Path(rel).name
+        path.parent.mkdir()
+        path.write_bytes(_seed(rel))
+        parse(path)
 
 
 @st.composite
