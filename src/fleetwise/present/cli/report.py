@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,15 +25,14 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
-from fleetwise.present.reports.briefing import build_briefing
-from fleetwise.present.reports.html import render_html
-from fleetwise.present.reports.improvement import build_improvement
-from fleetwise.present.reports.model import Report
-from fleetwise.present.reports.pdf import render_pdf
-from fleetwise.present.reports.performance import build_performance
-from fleetwise.present.reports.pptx import render_pptx
 from fleetwise.store import Store
 from fleetwise.usecases.fleet import profile_for
+
+if TYPE_CHECKING:
+    from fleetwise.present.reports.model import Report
+
+# The report builders and renderers (Altair, Jinja, python-pptx, a browser for PDF) are
+# imported when a report is made: every other command starts without them.
 
 app = typer.Typer(
     help="Reports from the store: briefing, performance, improvement.", no_args_is_help=True
@@ -46,11 +45,20 @@ class Format(StrEnum):
     pptx = "pptx"
 
 
-RENDERERS: dict[Format, Callable[[Report, Path], Path]] = {
-    Format.html: render_html,
-    Format.pdf: render_pdf,
-    Format.pptx: render_pptx,
-}
+def _renderer(fmt: Format) -> Callable[[Report, Path], Path]:
+    if fmt is Format.pdf:
+        from fleetwise.present.reports.pdf import render_pdf
+
+        return render_pdf
+    if fmt is Format.pptx:
+        from fleetwise.present.reports.pptx import render_pptx
+
+        return render_pptx
+    from fleetwise.present.reports.html import render_html
+
+    return render_html
+
+
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 OutOption = Annotated[
     Path | None,
@@ -80,7 +88,7 @@ def _emit(
         return
     target = output or Path(f"{report.kind}.{fmt.value}")
     try:
-        path = RENDERERS[fmt](report, target)
+        path = _renderer(fmt)(report, target)
     except OSError as exc:
         raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     missing = [s.title for s in [*report.summary, *report.sections] if s.missing]
@@ -105,6 +113,8 @@ def briefing_cmd(
 ) -> None:
     """Executive briefing: one-page summary, one section per area, objections and answers;
     every dollar priced with the fleet profile."""
+    from fleetwise.present.reports.briefing import build_briefing
+
     day = _today(today)
     profile = profile_for(fleet)
     _emit(
@@ -124,6 +134,8 @@ def performance_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Benchmark results, history and change points, with a reproducibility appendix."""
+    from fleetwise.present.reports.performance import build_performance
+
     _emit(db, build_performance, fmt, output, json_out)
 
 
@@ -137,4 +149,6 @@ def improvement_cmd(
 ) -> None:
     """Before/after KPIs per sprint, retrospectives, KPIs now."""
     day = _today(today)
+    from fleetwise.present.reports.improvement import build_improvement
+
     _emit(db, lambda s: build_improvement(s, today=day), fmt, output, json_out)

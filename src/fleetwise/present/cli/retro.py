@@ -12,7 +12,6 @@ from rich.table import Table
 from fleetwise.plan.retro import ImprovementRow, improvement_report, load_retro
 from fleetwise.present.cli.common import DbOption, JsonOption, open_store, print_json, stdout
 from fleetwise.present.cli.kpi import kpi_states
-from fleetwise.present.reports.improvement import IMPROVEMENT_COLUMNS, improvement_cells
 
 app = typer.Typer(help="Sprint retrospectives and the improvement report.", no_args_is_help=True)
 
@@ -102,6 +101,9 @@ def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         if json_out:
             print_json({"schema_version": 1, "rows": [_row_doc(r) for r in rows]})
             return
+        # The report module pulls in the chart library: only this command needs it.
+        from fleetwise.present.reports.improvement import IMPROVEMENT_COLUMNS, improvement_cells
+
         t = Table(title="improvement report", title_justify="left")
         for col in IMPROVEMENT_COLUMNS:
             t.add_column(col)
