@@ -4,6 +4,10 @@ pages without data say what to run; bad query input is a 400, not a crash."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -189,10 +193,35 @@ def test_serve_rejects_a_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--port" in capsys.readouterr().err
 
 
-def test_serve_binds_loopback_by_default(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--help"]) == 0
-    out = capsys.readouterr().out
-    assert "127.0.0.1" in out and "8050" in out
+def test_serve_binds_loopback_by_default(tmp_path: Path) -> None:
+    """The server itself, started without --host, listens on 127.0.0.1 only."""
+    import psutil
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path / "serve.db"
+    Store(f"sqlite:///{db}").close()
+    cmd = [sys.executable, "-m", "fleetwise", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*cmd, "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        listening: list[str] = []
+        while not listening and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            listening = [
+                c.laddr.ip
+                for c in psutil.Process(proc.pid).net_connections(kind="inet")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            ]
+        assert listening == ["127.0.0.1"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_overview_counts_as_the_briefing_does(client: TestClient, seeded: str) -> None:

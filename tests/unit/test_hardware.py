@@ -242,7 +242,8 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     bw = peak_for("cpu", "membw")
     assert bw is not None and bw.value == 400.0 and bw.source == "override: FLEETWISE_PEAK_MEMBW"
     fp32 = peak_for("cpu", "flops", "fp32")  # no override for fp32: the estimate
-    assert fp32 is None or fp32.source.startswith("estimated")
+    assert fp32 == hardware.cpu_peak("flops", "fp32")
+    assert fp32 is None or (fp32.estimated and fp32.source.startswith("estimated"))
     monkeypatch.setenv("FLEETWISE_PEAK_MEMBW", "fast")
     with pytest.raises(InputError, match="FLEETWISE_PEAK_MEMBW"):
         peak_for("cpu", "membw")

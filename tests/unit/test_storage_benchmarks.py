@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ci import need
 from fleetwise.collect.benchmarks import storage
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.collect.importers import fio as fio_json
@@ -27,7 +28,13 @@ RANDREAD = FIO_DATA / "randread-4k-libaio-direct.json"
 RANDWRITE_2JOBS = FIO_DATA / "randwrite-4k-libaio-direct-2jobs.json"
 WRITE_NOTE = FIO_DATA / "write-1m-psync-buffered-note.txt"
 
-needs_fio = pytest.mark.skipif(shutil.which("fio") is None, reason="fio is not installed")
+
+@pytest.fixture
+def _fio_installed() -> None:
+    need(shutil.which("fio") is not None, "fio is not installed")
+
+
+needs_fio = pytest.mark.usefixtures("_fio_installed")
 
 
 def _cuda() -> bool:
@@ -181,8 +188,8 @@ def test_fio_size_bytes_uses_fio_kb_base_1024(text: str, size: int) -> None:
 
 def test_drop_page_cache_evicts_the_file(tmp_path: Path) -> None:
     fincore = shutil.which("fincore")
-    if fincore is None:
-        pytest.skip("fincore (util-linux) not installed")
+    need(fincore is not None, "fincore (util-linux) not installed")
+    assert fincore is not None
     path = tmp_path / "blob"
     path.write_bytes(b"\x5a" * (1 << 20))
     assert path.read_bytes()[:1] == b"\x5a"  # pages now cached (and dirty)
@@ -196,8 +203,16 @@ def test_drop_page_cache_evicts_the_file(tmp_path: Path) -> None:
     assert resident() == 0
 
 
-def test_o_direct_probe_answers_and_cleans_up(tmp_path: Path) -> None:
-    assert isinstance(storage.supports_o_direct(tmp_path), bool)
+def test_o_direct_probe_agrees_with_dd_and_cleans_up(tmp_path: Path) -> None:
+    # coreutils dd writes one page with O_DIRECT: an independent answer to the same question.
+    probe = tmp_path / "dd-probe"
+    dd = subprocess.run(
+        ["dd", "if=/dev/zero", f"of={probe}", "bs=4096", "count=1", "oflag=direct"],
+        capture_output=True,
+        check=False,
+    )
+    probe.unlink(missing_ok=True)
+    assert storage.supports_o_direct(tmp_path) is (dd.returncode == 0), dd.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -9,7 +9,7 @@ import typer
 
 from fleetwise.config import database_url
 from fleetwise.errors import MissingDependencyError
-from fleetwise.present.cli.common import DbOption, FleetOption, stderr
+from fleetwise.present.cli.common import DbOption, FleetOption, open_store, stderr
 
 #: Loopback only by default: the dashboard shows the whole store to whoever reaches it.
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +36,7 @@ def serve_cmd(
         from fleetwise.present.web import create_app
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "fastapi", "web") from exc
+    open_store(db, must_exist=True).close()  # a mistyped --db is an error, not an empty store
     token = os.environ.get("FLEETWISE_TOKEN") or None
     from fleetwise.usecases.fleet import profile_for
 
