@@ -185,8 +185,13 @@ def non_finite_cells(db: Path) -> list[str]:
 
 @pytest.mark.parametrize("name", TARGETS)
 def test_every_number_and_date_option(
-    name: str, seeded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str,
+    seeded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # reports write ./briefing.html and the like
     cmd = ALL[name]
     counter = iter(range(10**9))
 
