@@ -16,13 +16,11 @@ class SeriesLike(Protocol):
 
 
 def sig(value: float, digits: int = 3) -> str:
-    """``value`` with ``digits`` significant digits, without scientific notation for
-    ordinary magnitudes (1e-3 .. 1e9)."""
+    """``value`` with at least ``digits`` significant digits (all of a whole number's),
+    thousands separated, never in scientific notation (``0.0000123``, ``1,234,567``)."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}" if value == 0 else str(value)
     magnitude = math.floor(math.log10(abs(value)))
-    if magnitude < -3 or magnitude >= 9:
-        return f"{value:.{digits - 1}e}"
     decimals = max(digits - 1 - magnitude, 0)
     return f"{value:,.{decimals}f}"
 

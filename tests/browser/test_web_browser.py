@@ -35,6 +35,7 @@ ARGS = [
 #: Page and how many charts it draws from the seeded store.
 PAGES = {
     "/overview": 1,
+    "/ledger": 2,
     "/benchmarks": 1,
     "/diagnosis": 0,
     "/plan": 0,

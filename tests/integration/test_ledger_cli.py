@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,36 @@ def test_ledger_period_and_by(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert {r["name"] for r in team["rows"]} >= {"(fleet)"}
     assert main(["ledger", "--db", db, "--period", "2026-13"]) == 2
     assert main(["ledger", "--db", db, "--by", "colour"]) == 2
+
+
+def test_dashboard_and_briefing_show_the_same_totals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "fw.db")
+    fleet = profile(tmp_path / "fleet.yaml", workloads=WORKLOAD)
+    _story_inputs(db, fleet, capsys)
+    doc = run(["report", "briefing", "--db", db, "--fleet", str(fleet)], capsys)
+    figures = {f["key"]: f["value"] for s in doc["summary"] + doc["sections"] for f in s["figures"]}
+    headline = next(s for s in doc["summary"] if s["key"] == "headline")["paragraphs"][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        from fleetwise.present.web import create_app
+        from fleetwise.usecases.fleet import profile_for
+
+        client = TestClient(create_app(f"sqlite:///{db}", profile=profile_for(fleet)))
+        overview = client.get("/overview.json").json()
+        ledger = client.get("/ledger.json").json()
+    assert overview["ledger"]["headline"] == headline == ledger["headline"]
+    assert overview["plan"]["savings_usd_per_year"] == pytest.approx(figures["ask.recoverable"])
+    assert overview["ledger"]["capacity_gpu_hours_per_year"] == pytest.approx(
+        figures["ledger.capacity_gpu_hours_per_year"]
+    )
+    assert overview["ledger"]["productive_share"] == pytest.approx(
+        figures["ledger.productive_share"]
+    )
+    assert overview["ledger"]["claims_usd_per_year"] == pytest.approx(
+        figures["losses.total_usd_per_year"]
+    )
+    assert ledger["claims_usd_per_year"] == pytest.approx(figures["losses.total_usd_per_year"])

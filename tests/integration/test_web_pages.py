@@ -26,7 +26,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-PAGES = ["/overview", "/benchmarks", "/diagnosis", "/plan", "/capacity", "/process", "/retros"]
+PAGES = [
+    "/overview",
+    "/ledger",
+    "/benchmarks",
+    "/diagnosis",
+    "/plan",
+    "/capacity",
+    "/process",
+    "/retros",
+]
 
 
 @pytest.fixture(scope="module")

@@ -250,6 +250,7 @@ def test_cli_nodes_fragmentation_and_analyze(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = ["--db", db_url]
+    Store(db_url).close()  # an empty store (a SQLite file that does not exist is an error)
     assert main(["cluster", "fragmentation", *db]) == 2
     assert "no nodes in" in capsys.readouterr().err
     assert main(["cluster", "nodes", str(NODES / "philly_five_machines.csv"), *db]) == 0

@@ -27,6 +27,7 @@ def test_no_unlisted_public_members() -> None:
         "textfile",
         "timeutil",
         "usecases",
+        "checked",
     }
     public = {n for n in vars(fleetwise) if not n.startswith("_")} - subpackages
     assert public == set(fleetwise.__all__) - {"__version__"}

@@ -347,6 +347,27 @@ def waterfall(steps: Sequence[Step], title: str = "where the GPU-hours go") -> C
     return out
 
 
+def ledger_trend(rows: Sequence[Mapping[str, Any]], title: str = "the ledger by month") -> Chart:
+    """Each month's GPU-hours by bucket, stacked to that month's capacity (share of it).
+
+    ``rows`` are ``{"month", "bucket", "gpu_hours"}`` (the buckets in ledger order)."""
+    order = list(dict.fromkeys(str(r["bucket"]) for r in rows))
+    chart = (
+        alt.Chart(_data(rows))
+        .mark_bar()
+        .encode(
+            x=alt.X("month:N", title=None),
+            y=alt.Y("gpu_hours:Q", stack="normalize", axis=alt.Axis(format="%"), title="share"),
+            color=alt.Color("bucket:N", sort=order, title=None),
+            order=alt.Order("rank:Q"),
+            tooltip=["month:N", "bucket:N", alt.Tooltip("gpu_hours:Q", format=",.0f")],
+        )
+        .transform_calculate(rank=f"indexof({order!r}, datum.bucket)")
+    )
+    out: Chart = chart.properties(title=title, width=WIDTH, height=HEIGHT)
+    return out
+
+
 def _vl_convert() -> Any:
     try:
         import vl_convert

@@ -206,6 +206,7 @@ def ledger_of(
         )
         for b in ("idle_no_demand", "stranded", "lost_work"):
             ledger.confidence[b] = "unknown: no job log"
+        ledger.ettr = []  # the stand-in allocation is no job
     return ledger, period
 
 

@@ -18,6 +18,7 @@ from fleetwise.present.reports.facts import Facts, gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent, usd
 from fleetwise.store import Store
 from fleetwise.units import amount, count, percent, sig
+from fleetwise.usecases import story
 
 TOP = 5
 NO_FINDINGS = "no diagnosis stored: fleetwise diagnose --trace DIR, fleetwise cluster analyze"
@@ -358,37 +359,16 @@ def risks(facts: Facts) -> Section:
 
 def headline(facts: Facts) -> Section:
     """The answer first: one sentence from the ledger and the backlog, and the waterfall
-    from capacity down to productive GPU-hours."""
-    from fleetwise.analyze.ledger import BUCKETS, LABELS
-
+    from capacity down to productive GPU-hours (``usecases.story``, as the dashboard)."""
     view = facts.ledger
     lg = view.ledger
-    rec = facts.recoverable
-    open_ = len(facts.ranked)
     cap_year = lg.capacity * view.per_year
-    productive, unattributed = lg.share("productive"), lg.share("unattributed")
-    sentence = (
-        f"Of {count(cap_year)} GPU-hours a year ({count(lg.inventory.gpus if lg.inventory else 0)}"
-        f" GPUs), {percent(productive)} is measured productive"
-        + (f" and {percent(unattributed)} is active but unattributed" if unattributed else "")
-        + f"; {percent(1 - productive - unattributed)} is lost or idle."
-    )
-    cost = sum(r.scores.investment_usd for r in facts.ranked)
-    if open_:
-        sentence += (
-            f" {usd(rec.ledger_backed_usd)}/yr (GPU and engineer time) is recoverable by "
-            f"{open_} open action{'s' if open_ != 1 else ''} costing {usd(cost)}."
-        )
-    else:
-        sentence += f" No action is open yet: {NO_ACTIONS}."
-    steps = [charts.Step("capacity", cap_year, total=True)]
-    for b in BUCKETS:
-        if b == "productive":
-            continue
-        hours = lg.buckets[b] * view.per_year
-        if hours > 0:
-            steps.append(charts.Step(LABELS[b], hours, unknown=b == "unattributed"))
-    steps.append(charts.Step(LABELS["productive"], lg.buckets["productive"] * view.per_year, True))
+    productive = lg.share("productive")
+    sentence = story.headline(view, facts.recoverable, facts.ranked)
+    steps = [
+        charts.Step(b.label, b.gpu_hours_per_year, b.kind == "total", b.kind == "unattributed")
+        for b in story.waterfall(view)
+    ]
     return Section(
         key="headline",
         title="The answer",

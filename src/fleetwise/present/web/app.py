@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from fleetwise.errors import FleetwiseError, InputError, StoreError
 from fleetwise.models import ActionStatus, Decision, DecisionKind
 from fleetwise.plan.fleet import FleetProfile
-from fleetwise.present.web import pages_bench, pages_fleet, pages_plan
+from fleetwise.present.web import pages_bench, pages_fleet, pages_ledger, pages_plan
 from fleetwise.present.web.page import Page
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.present.web.security import TokenGuard, add_security_headers
@@ -197,6 +197,14 @@ def create_app(
             reader.store, body.action_id, body.decision, body.by, body.note
         )
         return DecisionOut(decision=done.decision, status=done.after)
+
+    @app.get("/ledger", include_in_schema=False)
+    def ledger(request: Request) -> HTMLResponse:
+        return html("ledger.html", pages_ledger.ledger_page(reader, True), request)
+
+    @app.get("/ledger.json", response_model=pages_ledger.LedgerPage)
+    def ledger_json() -> Any:
+        return pages_ledger.ledger_page(reader).data
 
     @app.get("/capacity", include_in_schema=False)
     def capacity(request: Request) -> HTMLResponse:

@@ -20,6 +20,7 @@ from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import SERIES_TABLES, StoreReader
 from fleetwise.store.schema import AnalysisRow, KPIRow
 from fleetwise.units import amount
+from fleetwise.usecases import story
 from fleetwise.usecases.plan import PlanTotals, plan_totals
 
 #: What a KPI's state is computed from.
@@ -97,9 +98,22 @@ class PlanSummary(BaseModel):
     top: list[RankRow]
 
 
+class LedgerSummary(BaseModel):
+    """The ledger's headline, as the briefing's first page gives it."""
+
+    headline: str
+    capacity_gpu_hours_per_year: float
+    productive_share: float
+    claims_usd_per_year: float
+    people_usd_per_year: float
+
+
 class OverviewPage(BaseModel):
     schema_version: int = SCHEMA_VERSION
     today: date
+    ledger: LedgerSummary
+    #: Proposed actions waiting for a decision, best NPV first.
+    decisions_waiting: list[RankRow]
     runs: int
     kpis: list[KpiRow]
     findings_total: int
@@ -216,9 +230,18 @@ def overview_page(reader: StoreReader, today: date, charts: bool = False) -> Pag
         awaiting_decision=by_status.get("proposed", 0),
         top=open_rows[:TOP],
     )
+    lg = totals.view.ledger
     page = Page(
         OverviewPage(
             today=today,
+            ledger=LedgerSummary(
+                headline=story.headline(totals.view, totals.recoverable, totals.ranked_open),
+                capacity_gpu_hours_per_year=lg.capacity * totals.view.per_year,
+                productive_share=lg.share("productive"),
+                claims_usd_per_year=totals.view.claims.gpu_usd,
+                people_usd_per_year=totals.view.claims.people_usd,
+            ),
+            decisions_waiting=[r for r in open_rows if r.status == "proposed"][:TOP],
             runs=reader.runs_total(),
             kpis=kpi_rows(states),
             findings_total=len(findings),

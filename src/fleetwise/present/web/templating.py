@@ -15,11 +15,14 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from fleetwise import units
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 #: The navigation bar: path and label of each page.
 NAV = [
     ("/overview", "Overview"),
+    ("/ledger", "Ledger"),
     ("/benchmarks", "Benchmarks"),
     ("/diagnosis", "Diagnosis"),
     ("/plan", "Plan"),
@@ -34,18 +37,15 @@ def _finite(x: Any) -> bool:
 
 
 def money(x: Any) -> str:
-    if not _finite(x):
-        return "-"
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+    """Dollars as every face writes them (``units.usd``)."""
+    return units.usd(x) if _finite(x) else "-"
 
 
 def num(x: Any, digits: int = 3) -> str:
-    """Significant digits, thousands separated; '-' for nothing."""
+    """Significant digits, thousands separated (``units``); '-' for nothing."""
     if not _finite(x):
         return "-"
-    if x != 0 and abs(x) >= 10 ** (digits - 1):
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
+    return units.count(x) if abs(x) >= 10 ** (digits - 1) else units.sig(x, digits)
 
 
 def pct(x: Any, digits: int = 0) -> str:
