@@ -10,8 +10,13 @@ SUITE="${SUITE:-quick}"
 EX="examples/data"
 export FLEETWISE_DB="$DB"
 # Every GPU-hour and dollar of the story speaks for one fleet: the example profile, sized
-# to the cluster imported below (fleetwise fleet show prints it). Set FLEETWISE_FLEET to yours.
-export FLEETWISE_FLEET="${FLEETWISE_FLEET:-examples/fleet.yaml}"
+# to the cluster imported below, copied to ./fleet.yaml where every later fleetwise command
+# (report, serve...) run from this folder finds it. An existing ./fleet.yaml or
+# $FLEETWISE_FLEET is left as it is.
+if [[ -z "${FLEETWISE_FLEET:-}" && ! -e fleet.yaml ]]; then
+  cp examples/fleet.yaml fleet.yaml
+  echo "wrote ./fleet.yaml (the story's example fleet: 64 GPUs; fleetwise fleet show)"
+fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1/6 measure: the $SUITE suite on this machine"
@@ -43,13 +48,12 @@ fi
 
 step "4/6 capacity and investment"
 "$FW" capacity forecast --horizon 30
-"$FW" invest compare examples/invest-scenario.yaml
+"$FW" invest compare examples/invest-scenario.yaml   # the fleet profile's scenario of record
 
 step "5/6 convince: the briefing as HTML, PDF and PPTX"
 mkdir -p "$OUT"
 for fmt in html pdf pptx; do
-  "$FW" report briefing --scenario examples/invest-scenario.yaml --format "$fmt" \
-    -o "$OUT/briefing.$fmt"
+  "$FW" report briefing --format "$fmt" -o "$OUT/briefing.$fmt"
 done
 
 step "6/6 done"

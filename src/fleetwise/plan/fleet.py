@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import os
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -123,6 +124,10 @@ class FleetProfile(_Strict):
     horizon_years: int = Field(ge=1, le=30)
     workloads: list[Workload] = Field(default_factory=list)
     severity: SeverityScale
+    #: The buy-vs-rent scenario of record (``fleetwise invest compare`` YAML): the briefing,
+    #: the deck and the dashboard all price the hardware question with it. A relative path
+    #: is taken from the profile's folder, else from the folder fleetwise runs in.
+    invest_scenario: str = ""
     #: Where the profile was read from (set by the loader, not the file).
     path: str = ""
 
@@ -196,9 +201,11 @@ class FleetProfile(_Strict):
             f"{p.name} x{p.gpus:,} at ${p.usd_per_gpu_hour:,.2f}/GPU-h ({p.price_date})"
             for p in self.pools
         )
+        scenario = f"; buy vs rent: {self.invest_scenario}" if self.invest_scenario else ""
         return (
             f"fleet: {self.total_gpus:,} GPUs ({pools}), {self.hours_per_year:,.0f} h/yr; "
             f"profile: {self.path or 'built-in default (write yours: fleetwise fleet init)'}"
+            f"{scenario}"
         )
 
 
@@ -208,7 +215,17 @@ def load_profile(path: Path) -> FleetProfile:
     profile = doc.validate(FleetProfile)
     if "path" in doc.raw:
         raise doc.error(["path"], "set by fleetwise; remove it")
-    return profile.model_copy(update={"path": str(path)})
+    update: dict[str, str] = {"path": str(path)}
+    if profile.invest_scenario:
+        raw = Path(profile.invest_scenario).expanduser()
+        found = next((p for p in (path.parent / raw, Path.cwd() / raw, raw) if p.is_file()), None)
+        if found is None:
+            raise doc.error(
+                ["invest_scenario"],
+                f"no file {raw} (from {path.parent} or {Path.cwd()})",
+            )
+        update["invest_scenario"] = str(found if raw.is_absolute() else os.path.relpath(found))
+    return profile.model_copy(update=update)
 
 
 @cache
@@ -231,4 +248,6 @@ def resolve_profile(explicit: Path | None, env: str | None, cwd: Path) -> FleetP
 def dump_profile(profile: FleetProfile) -> str:
     """The profile as YAML a person can edit (without the loader's ``path``)."""
     doc = profile.model_dump(mode="json", exclude={"path"})
+    if not doc.get("invest_scenario"):
+        doc.pop("invest_scenario", None)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

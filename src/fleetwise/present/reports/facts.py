@@ -150,6 +150,8 @@ def gather(
     problems: dict[str, str] = {}
     skipped: dict[str, str] = {}
     prof = profile or profile_for()
+    if scenario is None and prof.invest_scenario:
+        scenario = Path(prof.invest_scenario)  # the scenario of record, named by the profile
     analyses = store.analyses()
     series = store.series()
     totals = plan_totals(store, prof)

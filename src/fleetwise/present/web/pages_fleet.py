@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, AnalysisRecord
 from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, scenarios
-from fleetwise.plan.invest import compare, scenario_inputs
+from fleetwise.plan.invest import InvestResult, compare, load_scenario, scenario_inputs
 from fleetwise.plan.kpis import readings
 from fleetwise.plan.retro import improvement_report
 from fleetwise.present.charts import dora_trends, forecast_fan, tornado
@@ -138,12 +139,20 @@ def _forecast(reader: StoreReader) -> tuple[int, Forecast | None, str]:
     return len(jobs), f, ""
 
 
+def _investment(reader: StoreReader) -> tuple[InvestResult, str]:
+    path = reader.profile.invest_scenario
+    if path:
+        inputs, overridden = load_scenario(Path(path))
+        return compare(inputs, overridden), f"invest compare {path}"
+    return compare(scenario_inputs({}, "defaults")), "invest compare (defaults)"
+
+
 def capacity_page(reader: StoreReader, charts: bool = False) -> Page[CapacityPage]:
     # The forecast fits several models with a backtest: seconds, so it is kept until the
     # stored jobs change.
     jobs, forecast, note = reader.cached("forecast", (JobRow,), lambda: _forecast(reader))
-    # The shipped defaults only (a scenario file is the CLI's job): computed once.
-    result = reader.cached("investment", (), lambda: compare(scenario_inputs({}, "defaults")))
+    # The fleet profile's scenario of record (else the shipped defaults), as the briefing.
+    result, scenario = reader.cached("investment", (), lambda: _investment(reader))
     data = CapacityPage(
         jobs=jobs,
         forecast=(
@@ -153,6 +162,7 @@ def capacity_page(reader: StoreReader, charts: bool = False) -> Page[CapacityPag
         ),
         forecast_note=note,
         investment={
+            "scenario": scenario,
             "gpus": result.gpus,
             "capex_usd": result.capex_usd,
             "yearly_cost_usd": result.yearly_cost_usd,
