@@ -146,8 +146,12 @@ class PlanTotals:
     assumptions: Assumptions
 
 
-def plan_totals(store: Store, profile: FleetProfile, by: ScoreName = "npv") -> PlanTotals:
-    view = ledger_for(store, profile)
+def plan_totals(
+    store: Store, profile: FleetProfile, by: ScoreName = "npv", view: LedgerView | None = None
+) -> PlanTotals:
+    """The totals of ``store``; ``view`` is its ledger when the caller already has it (a
+    cache of the dashboard: the ledger changes with jobs, nodes and analyses only)."""
+    view = view or ledger_for(store, profile)
     actions = [backed(a, view.claims) for a in store.actions()]
     a = Assumptions.of(profile)
     return PlanTotals(

@@ -13,6 +13,7 @@ from fleetwise.models import SCHEMA_VERSION
 from fleetwise.present import charts
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
+from fleetwise.store.schema import AnalysisRow, JobRow, NodeRow, RunRow
 from fleetwise.usecases import story
 from fleetwise.usecases.ledger import LedgerView, ledger_for
 from fleetwise.usecases.plan import plan_totals
@@ -73,9 +74,13 @@ def _buckets(view: LedgerView) -> list[BucketRow]:
 
 
 def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[LedgerPage]:
-    totals = plan_totals(reader.store, reader.profile)
+    totals = plan_totals(reader.store, reader.profile, view=reader.ledger())
     view = totals.view
-    by_month = ledger_for(reader.store, reader.profile, by="month")
+    by_month = reader.cached(
+        "ledger:month",
+        (JobRow, NodeRow, AnalysisRow, RunRow),
+        lambda: ledger_for(reader.store, reader.profile, by="month"),
+    )
     lg = view.ledger
     data = LedgerPage(
         headline=story.headline(view, totals.recoverable, totals.ranked_open),

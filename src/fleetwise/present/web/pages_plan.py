@@ -187,7 +187,7 @@ def ranking(
 ) -> list[RankRow]:
     """The backlog ranked as ``fleetwise plan rank`` ranks it (seeded actions' savings
     drawn from the fleet ledger, the profile's horizon, rate and person-day)."""
-    totals = totals or plan_totals(reader.store, reader.profile, by)
+    totals = totals or plan_totals(reader.store, reader.profile, by, reader.ledger())
     actions = totals.actions
     if only_open:
         actions = [a for a in actions if a.status in OPEN]
@@ -215,7 +215,7 @@ def overview_page(reader: StoreReader, today: date, charts: bool = False) -> Pag
     states = kpi_states(reader, today)
     findings = costliest_findings(reader)
     # Open actions by NPV, as the briefing's "top actions".
-    totals = plan_totals(reader.store, reader.profile)
+    totals = plan_totals(reader.store, reader.profile, view=reader.ledger())
     open_rows = ranking(reader, "npv", only_open=True, totals=totals)
     by_status: dict[str, int] = {}
     for a in totals.actions:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -27,9 +27,13 @@ from fleetwise.store.schema import (
     AnalysisRow,
     DecisionRow,
     JobRow,
+    NodeRow,
     ResultRow,
     RunRow,
 )
+
+if TYPE_CHECKING:
+    from fleetwise.usecases.ledger import LedgerView
 
 T = TypeVar("T")
 SERIES_TABLES: tuple[type[Any], ...] = (ResultRow, RunRow)
@@ -63,6 +67,17 @@ class StoreReader:
         with self._lock:
             self._versions[name] = (now, version)
         return version
+
+    def ledger(self) -> LedgerView:
+        """The store's fleet ledger with its claims, kept while jobs, nodes, analyses and
+        runs keep their versions (it is the slowest read of the overview)."""
+        from fleetwise.usecases.ledger import ledger_for
+
+        return self.cached(
+            "ledger",
+            (JobRow, NodeRow, AnalysisRow, RunRow),
+            lambda: ledger_for(self.store, self.profile),
+        )
 
     def cached(self, key: str, tables: tuple[type[Any], ...], compute: Callable[[], T]) -> T:
         """``compute()``, reused while the ``tables`` (and the decision log, which records
