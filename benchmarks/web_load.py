@@ -37,7 +37,16 @@ from fleetwise.store import Store
 from fleetwise.store.schema import ResultRow, RunRow, RunTagRow
 from fleetwise.store.store import params_hash
 
-PAGES = ["/overview", "/benchmarks", "/diagnosis", "/plan", "/capacity", "/process", "/retros"]
+PAGES = [
+    "/overview",
+    "/ledger",
+    "/benchmarks",
+    "/diagnosis",
+    "/plan",
+    "/capacity",
+    "/process",
+    "/retros",
+]
 GOAL_P95_MS = 200.0
 
 
