@@ -17,6 +17,7 @@ from fleetwise.store.schema import AnalysisRow, JobRow, NodeRow, RunRow
 from fleetwise.usecases import story
 from fleetwise.usecases.ledger import LedgerView, ledger_for
 from fleetwise.usecases.plan import plan_totals
+from fleetwise.usecases.provenance import inputs
 
 
 class BucketRow(BaseModel):
@@ -52,6 +53,8 @@ class LedgerPage(BaseModel):
     people_usd_per_year: float
     notes: list[str]
     assumptions: str
+    #: Every input and where it comes from (measured here, a real log, an example file).
+    inputs: list[dict[str, str]]
     #: False when no job log is stored: allocation is unknown and all of it unattributed.
     has_jobs: bool
 
@@ -99,6 +102,10 @@ def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[Ledger
         people_usd_per_year=view.claims.people_usd,
         notes=view.notes,
         assumptions=reader.profile.describe(),
+        inputs=[
+            {"what": i.what, "where": i.where, "origin": i.origin, "note": i.note}
+            for i in inputs(reader.store, reader.profile)
+        ],
         has_jobs="(no job log)" not in lg.by_team,
     )
     page = Page(data)
