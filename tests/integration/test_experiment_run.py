@@ -87,7 +87,7 @@ BAD = {
     ),
     "wrong type": ("runs: 3", "runs: many", "runs: Input should be a valid integer"),
     "unknown metric": ("metric: samples_per_s", "metric: tokens", "has no metric 'tokens'"),
-    "missing fleet": ("fleet:\n", "fleeet:\n", ":10: fleet: required key missing"),
+    "missing fleet": ("fleet:\n", "fleeet:\n", "fleeet: unknown key (did you mean 'fleet'?)"),
 }
 
 
