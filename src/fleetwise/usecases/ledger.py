@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -248,6 +248,21 @@ def claims_of(inputs: LedgerInputs, ledger: Ledger, profile: FleetProfile) -> Cl
 BY = ("team", "month", "pool")
 
 
+@dataclass(frozen=True)
+class BucketLine:
+    """One bucket as every face shows it: GPU-hours over the period and a year, share of
+    capacity, dollars a year at the profile's price, confidence and evidence."""
+
+    bucket: str
+    label: str
+    gpu_hours: float
+    share: float
+    gpu_hours_per_year: float
+    usd_per_year: float
+    confidence: str
+    evidence: list[str]
+
+
 @dataclass
 class LedgerView:
     """One ledger with its claims, its rows (by team, month or pool) and the assumptions
@@ -269,24 +284,29 @@ class LedgerView:
     def usd_per_year(self, gpu_hours: float) -> float:
         return gpu_hours * self.per_year * self.profile.price()
 
-    def document(self) -> dict[str, object]:
+    def lines(self) -> list[BucketLine]:
+        """The buckets in reading order, from capacity down to productive."""
         from fleetwise.analyze.ledger import BUCKETS, LABELS
 
         lg = self.ledger
-        price = self.profile.price()
-        buckets = [
-            {
-                "bucket": b,
-                "label": LABELS[b],
-                "gpu_hours": lg.buckets[b],
-                "share": lg.share(b),
-                "gpu_hours_per_year": lg.buckets[b] * self.per_year,
-                "usd_per_year": self.usd_per_year(lg.buckets[b]),
-                "evidence": lg.evidence.get(b, []),
-                "confidence": lg.confidence.get(b, ""),
-            }
+        return [
+            BucketLine(
+                bucket=b,
+                label=LABELS[b],
+                gpu_hours=lg.buckets[b],
+                share=lg.share(b),
+                gpu_hours_per_year=lg.buckets[b] * self.per_year,
+                usd_per_year=self.usd_per_year(lg.buckets[b]),
+                confidence=lg.confidence.get(b, ""),
+                evidence=lg.evidence.get(b, []),
+            )
             for b in BUCKETS
         ]
+
+    def document(self) -> dict[str, object]:
+        lg = self.ledger
+        price = self.profile.price()
+        buckets = [asdict(line) for line in self.lines()]
         rows = [
             {"name": name, "capacity_gpu_hours": r.capacity, "buckets": dict(r.buckets)}
             for name, r in self.rows.items()

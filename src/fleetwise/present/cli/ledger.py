@@ -60,16 +60,15 @@ def _render(view: LedgerView) -> None:
         t.add_column(
             col, justify="left" if col in ("bucket", "confidence", "evidence") else "right"
         )
-    for b in BUCKETS:
-        hours = lg.buckets[b]
+    for line in view.lines():
         t.add_row(
-            LABELS[b],
-            count(hours),
-            percent(lg.share(b)),
-            count(hours * view.per_year),
-            usd(view.usd_per_year(hours)),
-            lg.confidence.get(b, ""),
-            ", ".join(lg.evidence.get(b, [])[:3]),
+            line.label,
+            count(line.gpu_hours),
+            percent(line.share),
+            count(line.gpu_hours_per_year),
+            usd(line.usd_per_year),
+            line.confidence,
+            ", ".join(line.evidence[:3]),
         )
     t.add_row(
         "capacity",

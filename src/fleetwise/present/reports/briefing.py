@@ -28,8 +28,6 @@ NO_KPIS = "no KPIs defined: fleetwise kpi add FILE"
 
 def ledger_section(facts: Facts) -> Section:
     """Where the fleet's GPU-hours went: the ledger's buckets, summing to capacity."""
-    from fleetwise.analyze.ledger import BUCKETS, LABELS
-
     view = facts.ledger
     lg = view.ledger
     src = f"fleetwise ledger ({view.period.label})"
@@ -52,24 +50,23 @@ def ledger_section(facts: Facts) -> Section:
         ),
     ]
     rows = []
-    for b in BUCKETS:
-        hours = lg.buckets[b]
+    for line in view.lines():
         figures.append(
             Figure(
-                key=f"ledger.{b}.usd_per_year",
-                label=LABELS[b],
-                value=view.usd_per_year(hours),
-                text=f"{count(hours * view.per_year)} GPU-h/yr, {percent(lg.share(b))}",
+                key=f"ledger.{line.bucket}.usd_per_year",
+                label=line.label,
+                value=line.usd_per_year,
+                text=f"{count(line.gpu_hours_per_year)} GPU-h/yr, {percent(line.share)}",
                 source=src,
             )
         )
         rows.append(
             [
-                LABELS[b],
-                count(hours * view.per_year),
-                percent(lg.share(b)),
-                usd(view.usd_per_year(hours)),
-                lg.confidence.get(b, ""),
+                line.label,
+                count(line.gpu_hours_per_year),
+                percent(line.share),
+                usd(line.usd_per_year),
+                line.confidence,
             ]
         )
     table = Table(

@@ -4,6 +4,7 @@ ledger`` and the briefing."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
@@ -60,20 +61,7 @@ class LedgerPage(BaseModel):
 
 
 def _buckets(view: LedgerView) -> list[BucketRow]:
-    lg = view.ledger
-    return [
-        BucketRow(
-            bucket=b,
-            label=LABELS[b],
-            gpu_hours=lg.buckets[b],
-            share=lg.share(b),
-            gpu_hours_per_year=lg.buckets[b] * view.per_year,
-            usd_per_year=view.usd_per_year(lg.buckets[b]),
-            confidence=lg.confidence.get(b, ""),
-            evidence=lg.evidence.get(b, []),
-        )
-        for b in BUCKETS
-    ]
+    return [BucketRow(**asdict(line)) for line in view.lines()]
 
 
 def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[LedgerPage]:
