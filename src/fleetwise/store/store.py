@@ -293,6 +293,18 @@ class Store:
                 stmt = stmt.where(RunRow.suite == suite)
             return [_run_record(r) for r in s.execute(stmt).scalars()]
 
+    def run_hosts(self, run_ids: Sequence[int] | None = None) -> dict[str, list[int]]:
+        """The hosts benchmark runs ran on, each with its run ids (of ``run_ids`` when
+        given): one query on two columns, not a record per run."""
+        with self._session() as s:
+            stmt = select(RunRow.host, RunRow.id).order_by(RunRow.id)
+            if run_ids is not None:
+                stmt = stmt.where(RunRow.id.in_(list(run_ids)))
+            out: dict[str, list[int]] = {}
+            for host, run_id in s.execute(stmt):
+                out.setdefault(host, []).append(run_id)
+            return out
+
     def set_run_status(
         self,
         run_id: int,

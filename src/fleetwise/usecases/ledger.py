@@ -83,7 +83,18 @@ def evidence_of(a: AnalysisRecord, hosts: dict[int, str]) -> str:
 def subjects(store: Store) -> list[Subject]:
     """Every current finding with its evidence source."""
     current = current_analyses(store.analyses())
-    hosts = {r.id: r.host for r in store.list_runs(limit=100_000)}
+    wanted = [
+        a.summary["run_id"]
+        for a in current
+        if a.kind == "bench"
+        and not a.source.startswith("host:")
+        and isinstance(a.summary.get("run_id"), int)
+    ]
+    hosts = (
+        {rid: host for host, ids in store.run_hosts(wanted).items() for rid in ids}
+        if wanted
+        else {}
+    )
     return [Subject(finding=f, evidence=evidence_of(a, hosts)) for a in current for f in a.findings]
 
 

@@ -106,9 +106,7 @@ def inputs(store: Store, profile: FleetProfile, scenario: Path | None = None) ->
                 reg.add_file(note)
     out: list[Input] = []
     here = socket.gethostname()
-    runs = store.list_runs(limit=100_000)
-    for host in sorted({r.host for r in runs}):
-        mine = [r for r in runs if r.host == host]
+    for host, mine in sorted(store.run_hosts().items()):
         represents = profile.workload_for(f"host:{host}")
         out.append(
             Input(

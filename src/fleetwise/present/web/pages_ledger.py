@@ -14,7 +14,7 @@ from fleetwise.models import SCHEMA_VERSION
 from fleetwise.present import charts
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
-from fleetwise.store.schema import AnalysisRow, JobRow, NodeRow, RunRow
+from fleetwise.store.schema import AnalysisRow, JobRow, NodeRow, ProcessEventRow, RunRow
 from fleetwise.usecases import story
 from fleetwise.usecases.ledger import LedgerView, ledger_for
 from fleetwise.usecases.plan import plan_totals
@@ -90,10 +90,14 @@ def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[Ledger
         people_usd_per_year=view.claims.people_usd,
         notes=view.notes,
         assumptions=reader.profile.describe(),
-        inputs=[
-            {"what": i.what, "where": i.where, "origin": i.origin, "note": i.note}
-            for i in inputs(reader.store, reader.profile)
-        ],
+        inputs=reader.cached(
+            "inputs",
+            (RunRow, JobRow, NodeRow, AnalysisRow, ProcessEventRow),
+            lambda: [
+                {"what": i.what, "where": i.where, "origin": i.origin, "note": i.note}
+                for i in inputs(reader.store, reader.profile)
+            ],
+        ),
         has_jobs="(no job log)" not in lg.by_team,
     )
     page = Page(data)
