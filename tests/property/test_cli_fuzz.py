@@ -79,6 +79,8 @@ FIXED: dict[str, list[str]] = {
 ALWAYS = {"capacity size": {"--jobs"}}
 
 NUMBER_TYPES = (int, float, date, datetime)
+#: Commands that read back every kind of stored record after each fuzzed command.
+READ_BACK = (["plan", "list", "--json"], ["kpi", "list", "--json"], ["analysis", "list"])
 
 
 def _commands() -> Iterator[tuple[str, Any]]:
@@ -218,10 +220,80 @@ def test_every_number_and_date_option(
         if code == 2:
             lines = err.strip().splitlines()
             assert len(lines) == 1 or "Usage:" in err, f"{shown}:\n{err}"
-        assert non_finite_cells(db) == [], shown
+        _check_stored(db, shown, code, capsys)
         db.unlink()
 
     run()
+
+
+def _check_stored(db: Path, shown: str, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert non_finite_cells(db) == [], shown
+    if code != 0:
+        return
+    # What was stored must read back: a value refused on the way out (an impossible date,
+    # a number out of a record's range) is a bug of the way in.
+    for reader in READ_BACK:
+        capsys.readouterr()
+        back = main([*reader, "--db", str(db)])
+        out, err = capsys.readouterr()
+        assert back == 0 and "Traceback" not in out + err, f"{shown}, then {reader}:\n{err}"
+
+
+def _edges(kind: type) -> list[str]:
+    if kind is float:
+        return EDGE_FLOATS
+    if kind is int:
+        return EDGE_INTS
+    return EDGE_DATES if kind is date else [*EDGE_TIMES, *EDGE_DATES]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_every_edge_value_of_every_option(
+    name: str,
+    seeded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each numeric and date option alone, with each edge value once (NaN, infinities,
+    huge, negative, impossible dates): the sweep the drawn examples may miss."""
+    monkeypatch.chdir(tmp_path)
+    cmd = ALL[name]
+    fuzzed = _fuzzed(cmd)
+    for param, kind in fuzzed:
+        for value in _edges(kind):
+            db = tmp_path / "edge.db"
+            shutil.copyfile(seeded, db)
+            argv = [*name.split(), *FIXED.get(name, [])]
+            for other, other_kind in fuzzed:  # required ones and ALWAYS get an ordinary value
+                if other is param:
+                    continue
+                if other.required or other.opts[0] in ALWAYS.get(name, set()):
+                    ordinary = {int: "2", float: "1.5", date: "2026-06-01"}.get(
+                        other_kind, "2026-06-01T00:00:00"
+                    )
+                    argv += (
+                        [ordinary]
+                        if other.param_type_name == "argument"
+                        else [
+                            other.opts[0],
+                            ordinary,
+                        ]
+                    )
+            if param.param_type_name == "argument":
+                argv.insert(len(name.split()), value)
+            else:
+                argv += [param.opts[0], value]
+            if "--db" in {o for p in cmd.params for o in p.opts}:
+                argv += ["--db", str(db)]
+            capsys.readouterr()
+            code = main(argv)
+            out, err = capsys.readouterr()
+            shown = " ".join(argv)
+            assert "Traceback" not in out + err, shown
+            assert code in (0, 2, 3), f"{shown}: exit {code}\n{err}"
+            _check_stored(db, shown, code, capsys)
+            db.unlink()
 
 
 def test_the_fuzzer_finds_the_options() -> None:
