@@ -6,7 +6,10 @@ line on stderr and an exit code (2 for bad input).
 
 from __future__ import annotations
 
+import importlib
 import sys
+from functools import cache
+from typing import Any
 
 import typer
 from typer import rich_utils
@@ -14,53 +17,65 @@ from typer._click import exceptions as click
 from typer.exceptions import Abort
 
 from fleetwise.errors import FleetwiseError
-from fleetwise.present.cli import (
-    analysis,
-    bench,
-    capacity,
-    cluster,
-    decide,
-    env,
-    experiment,
-    fleet,
-    history,
-    invest,
-    kpi,
-    ledger,
-    report,
-    retro,
-    serve,
-    trace,
-)
-from fleetwise.present.cli import plan as plan_cli
-from fleetwise.present.cli import process as process_cli
 
-app = typer.Typer(
-    name="fleetwise",
-    help="Measure, diagnose, plan and convince: an optimization initiative for AI fleets.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(bench.app, name="bench")
-app.add_typer(plan_cli.app, name="plan")
-app.add_typer(kpi.app, name="kpi")
-app.add_typer(experiment.app, name="experiment")
-app.add_typer(retro.app, name="retro")
-app.command("decide")(decide.decide_cmd)
-app.add_typer(invest.app, name="invest")
-app.add_typer(cluster.app, name="cluster")
-app.add_typer(capacity.app, name="capacity")
-app.add_typer(process_cli.app, name="process")
-app.command("env")(env.env)
-app.command("regressions")(history.regressions_cmd)
-app.add_typer(trace.app, name="trace")
-app.command("diagnose")(trace.diagnose_cmd)
-app.command("serve")(serve.serve_cmd)
-app.add_typer(report.app, name="report")
-app.add_typer(analysis.app, name="analysis")
-app.add_typer(fleet.app, name="fleet")
-app.command("ledger")(ledger.ledger_cmd)
+#: Every top-level name, in help order: (module under present/cli, attribute, group or command).
+#: A command line loads only the module of the name it calls (``fleetwise trace analyze``
+#: starts without the store, SciPy or Altair); ``fleetwise --help`` loads them all.
+_ENTRIES: dict[str, tuple[str, str, bool]] = {
+    "bench": ("bench", "app", True),
+    "plan": ("plan", "app", True),
+    "kpi": ("kpi", "app", True),
+    "experiment": ("experiment", "app", True),
+    "retro": ("retro", "app", True),
+    "decide": ("decide", "decide_cmd", False),
+    "invest": ("invest", "app", True),
+    "cluster": ("cluster", "app", True),
+    "capacity": ("capacity", "app", True),
+    "process": ("process", "app", True),
+    "env": ("env", "env", False),
+    "regressions": ("history", "regressions_cmd", False),
+    "trace": ("trace", "app", True),
+    "diagnose": ("trace", "diagnose_cmd", False),
+    "serve": ("serve", "serve_cmd", False),
+    "report": ("report", "app", True),
+    "analysis": ("analysis", "app", True),
+    "fleet": ("fleet", "app", True),
+    "ledger": ("ledger", "ledger_cmd", False),
+}
+
+
+@cache
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line with every name, or with ``only`` that one (its module alone loads)."""
+    root = typer.Typer(
+        name="fleetwise",
+        help="Measure, diagnose, plan and convince: an optimization initiative for AI fleets.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    if only is not None:
+        # Keep it a group with one command (Typer runs a lone command without its name).
+        root.callback()(_group)
+    for name, (module, attr, group) in _ENTRIES.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"fleetwise.present.cli.{module}"), attr)
+        if group:
+            root.add_typer(target, name=name)
+        else:
+            root.command(name)(target)
+    return root
+
+
+def _group() -> None:
+    """Measure, diagnose, plan and convince: an optimization initiative for AI fleets."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole command line (tests and tools that walk it)
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     Typer's usage panel. Both exit 2.
     """
     try:
-        code = app(args=argv, prog_name="fleetwise", standalone_mode=False)
+        args = sys.argv[1:] if argv is None else argv
+        name = args[0] if args and args[0] in _ENTRIES else None
+        code = build_app(name)(args=args, prog_name="fleetwise", standalone_mode=False)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,7 +13,9 @@ from rich.console import Console
 from fleetwise.checked import problem
 from fleetwise.config import database_url
 from fleetwise.errors import InputError
-from fleetwise.store import Store
+
+if TYPE_CHECKING:
+    from fleetwise.store import Store
 
 DbOption = Annotated[
     str | None,
@@ -70,6 +72,8 @@ def open_store(db: str | None, *, must_exist: bool = False) -> Store:
                 f"{path}: no store there (run 'fleetwise bench run quick' or an import first, "
                 "or pass --db)"
             )
+    from fleetwise.store import Store  # on demand: SQLAlchemy and Alembic are slow to import
+
     store = Store(url)
     store.recover_stale_runs()
     return store

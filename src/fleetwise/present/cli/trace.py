@@ -1,4 +1,8 @@
-"""``trace analyze``, ``trace diff`` and ``diagnose``: PyTorch profiler traces in, findings out."""
+"""``trace analyze``, ``trace diff`` and ``diagnose``: PyTorch profiler traces in, findings out.
+
+Analysis and rendering modules are imported inside the commands: ``--help`` and argument
+errors answer without loading NumPy, the pydantic models or the store.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ from typing import Annotated
 
 import typer
 
-from fleetwise.analyze.traces_report import analyze_trace_set, diff_trace_sets
 from fleetwise.checked import Rows
 from fleetwise.errors import InputError
-from fleetwise.models import SCHEMA_VERSION
 from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
@@ -20,7 +22,6 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
-from fleetwise.present.cli.render_trace import diff_view, findings_view, report_view
 
 app = typer.Typer(
     help="Analyse PyTorch profiler (Kineto) traces: HTA-compatible breakdowns.",
@@ -35,6 +36,10 @@ TraceDir = Annotated[
 @app.command("analyze")
 def analyze_cmd(folder: TraceDir, json_out: JsonOption = False) -> None:
     """Temporal, idle, kernel, overlap, launch, queue, bandwidth and per-step breakdowns."""
+    from fleetwise.analyze.traces_report import analyze_trace_set
+    from fleetwise.models import SCHEMA_VERSION
+    from fleetwise.present.cli.render_trace import report_view
+
     report = analyze_trace_set(folder)
     if json_out:
         print_json({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})
@@ -50,6 +55,10 @@ def diff_cmd(
     limit: Annotated[int, typer.Option(help="Rows to show.", callback=checked(Rows))] = 30,
 ) -> None:
     """Kernels and CPU operators added, removed, slower or faster from A to B."""
+    from fleetwise.analyze.traces_report import diff_trace_sets
+    from fleetwise.models import SCHEMA_VERSION
+    from fleetwise.present.cli.render_trace import diff_view
+
     diff = diff_trace_sets(a, b)
     if json_out:
         print_json({"schema_version": SCHEMA_VERSION, **diff.model_dump(mode="json")})
@@ -74,6 +83,8 @@ def diagnose_cmd(
     trace represents; otherwise it speaks for the traced job alone."""
     if trace is None:
         raise InputError("diagnose needs an input: --trace DIR")
+    from fleetwise.models import SCHEMA_VERSION
+    from fleetwise.present.cli.render_trace import findings_view
     from fleetwise.usecases.diagnose import diagnose_trace
     from fleetwise.usecases.fleet import profile_for
 
