@@ -24,7 +24,7 @@ from fleetwise.present.cli.common import (
     stdout,
 )
 from fleetwise.store import Store
-from fleetwise.units import usd
+from fleetwise.units import sig, usd
 from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(
@@ -65,8 +65,8 @@ def outcomes_table(exp: Experiment) -> Table:
     for o in exp.outcomes:
         t.add_row(
             o.variant,
-            f"{o.baseline_value:.4g} {o.unit}",
-            f"{o.variant_value:.4g} {o.unit}",
+            f"{sig(o.baseline_value, 4)} {o.unit}",
+            f"{sig(o.variant_value, 4)} {o.unit}",
             f"{o.speedup:.3f}x",
             _ci(o.speedup_low, o.speedup_high, ".3f"),
             "-" if o.pvalue is None else f"{o.pvalue:.3f}",

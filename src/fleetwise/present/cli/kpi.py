@@ -24,6 +24,7 @@ from fleetwise.present.cli.common import (
 )
 from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
 from fleetwise.store import Store
+from fleetwise.units import sig
 
 app = typer.Typer(help="KPIs: baseline, goal, current value and status.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def kpi_states(store: Store, today: date) -> list[tuple[KPIState, list[Reading]]
 
 
 def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
+    return "-" if x is None else sig(x, 4)
 
 
 def state_doc(s: KPIState) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from fleetwise.analyze.compare import (
 from fleetwise.analyze.regressions import SeriesChange
 from fleetwise.models import Series
 from fleetwise.present.cli.render import params_text
-from fleetwise.units import quantity, sig
+from fleetwise.units import pvalue, quantity, sig
 
 _VERDICT_STYLE = {"faster": "green", "slower": "red", "inconclusive": "yellow"}
 _KIND_STYLE = {"regression": "red", "improvement": "green", "change": "yellow"}
@@ -138,7 +138,7 @@ def history_table(series: Series, changes: Sequence[SeriesChange]) -> Table:
     for i, p in enumerate(series.points):
         cp = at.get(i)
         mark = (
-            Text(f"{cp.kind} {cp.change:+.1%} (p={cp.pvalue:.2g})", style=_KIND_STYLE[cp.kind])
+            Text(f"{cp.kind} {cp.change:+.1%} ({pvalue(cp.pvalue)})", style=_KIND_STYLE[cp.kind])
             if cp
             else ""
         )
@@ -178,7 +178,7 @@ def changes_view(changes: Sequence[SeriesChange], scanned: int) -> Group:
             f"{sig(c.mean_before)} ± {sig(c.std_before, 2)}",
             f"{sig(c.mean_after)} ± {sig(c.std_after, 2)}",
             f"{c.change:+.1%}",
-            f"{c.pvalue:.2g}",
+            pvalue(c.pvalue).removeprefix("p = "),
             Text(c.kind, style=_KIND_STYLE[c.kind]),
             note,
         )
