@@ -108,13 +108,18 @@ def stability_warnings(
     load_avg: float | None = None,
     cores: int | None = None,
     steal_pct: float | None = None,
+    over_processes: bool = False,
 ) -> list[str]:
-    """Warnings, each with advice, that say a result may not be trustworthy."""
+    """Warnings, each with advice, that say a result may not be trustworthy.
+
+    ``over_processes``: the summary is over per-process medians (several workers), so its
+    n counts processes and the advice for a wide CI is more of them.
+    """
     out: list[str] = []
     if summary.n < MIN_SAMPLES_WARN:
+        what, knob = ("processes", "processes") if over_processes else ("samples", "repeat")
         out.append(
-            f"only {summary.n} samples: the CI is wide; "
-            f"raise 'repeat' to {MIN_SAMPLES_WARN} or more"
+            f"only {summary.n} {what}: the CI is wide; raise '{knob}' to {MIN_SAMPLES_WARN} or more"
         )
     if summary.cv >= CV_WARN:
         out.append(

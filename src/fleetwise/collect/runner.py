@@ -1,4 +1,4 @@
-"""Execute a suite: one subprocess per case, results committed as each case finishes.
+"""Execute a suite: one or more subprocesses per case, results committed as each case finishes.
 
 The runner owns the run's life cycle in the store: ``running`` while it works,
 ``completed`` at the end (individual failed or timed-out cases are results, not a failed
@@ -130,7 +130,11 @@ def outcome_to_results(
                 outcome.get("notes", [])
             )
             samples = []
-        summary = summarize(samples) if metric_status is ResultStatus.OK and samples else None
+        # Several workers: the summary and CI are over the per-process medians, so they
+        # carry between-process variance (collect/sampling.py); one worker: over samples.
+        medians = [float(x) for x in got.get("process_medians", [])] if samples else []
+        summarised = medians if len(medians) > 1 else samples
+        summary = summarize(summarised) if metric_status is ResultStatus.OK and summarised else None
         peak = Peak.model_validate(got["peak"]) if got.get("peak") else None
         efficiency = None
         if summary is not None and peak is not None and peak.value > 0 and peak.unit == spec.unit:
@@ -148,7 +152,11 @@ def outcome_to_results(
             )
         if summary is not None:
             warnings += stability_warnings(
-                summary, load_avg=load_avg, cores=cores, steal_pct=steal_pct
+                summary,
+                load_avg=load_avg,
+                cores=cores,
+                steal_pct=steal_pct,
+                over_processes=len(medians) > 1,
             )
         records.append(
             ResultRecord(
@@ -171,6 +179,7 @@ def outcome_to_results(
                     **outcome.get("calibration", {}),
                     "warmup": case.warmup,
                     "repeat": case.repeat,
+                    **({"process_medians": medians} if len(medians) > 1 else {}),
                     "resolved": details,
                     "declared": case.declared,
                 },

@@ -34,6 +34,11 @@ class _Strict(BaseModel):
 _DAY_S = 86_400
 #: Samples or warm-up runs of one case.
 _MAX_REPEAT = 100_000
+#: Worker processes of one case.
+_MAX_PROCESSES = 1_000
+#: Workers an adaptive case may add when the suite sets no ``max_processes``: pyperf's 20
+#: processes are the fixed plan it trusts; adaptive stopping may need a few more on a noisy host.
+DEFAULT_MAX_PROCESSES = 30
 
 
 class Defaults(_Strict):
@@ -44,6 +49,17 @@ class Defaults(_Strict):
     timeout: float = Field(default=120.0, gt=0, le=_DAY_S)
     #: optional sampling budget in seconds (at least 3 samples are always taken)
     max_time: float | None = Field(default=None, gt=0, le=_DAY_S)
+    #: worker processes per case, each with its own warm-up, calibration and ``repeat``
+    #: samples (pyperf's lesson); with ``ci_target`` set, the workers taken before the
+    #: first stopping check
+    processes: int = Field(default=1, ge=1, le=_MAX_PROCESSES)
+    #: adaptive stopping: add workers until the 95% CI half-width of the headline metric's
+    #: median over processes is at most this fraction of the median (0.01 = 1%)
+    ci_target: float | None = Field(default=None, gt=0, lt=1)
+    #: adaptive stopping: the most workers a case may use
+    max_processes: int = Field(default=DEFAULT_MAX_PROCESSES, ge=1, le=_MAX_PROCESSES)
+    #: adaptive stopping: seconds after which no further worker is started
+    budget: float | None = Field(default=None, gt=0, le=_DAY_S)
 
 
 class CaseSpec(_Strict):
@@ -55,6 +71,10 @@ class CaseSpec(_Strict):
     min_sample_time: float | None = Field(default=None, gt=0, le=_DAY_S)
     timeout: float | None = Field(default=None, gt=0, le=_DAY_S)
     max_time: float | None = Field(default=None, gt=0, le=_DAY_S)
+    processes: int | None = Field(default=None, ge=1, le=_MAX_PROCESSES)
+    ci_target: float | None = Field(default=None, gt=0, lt=1)
+    max_processes: int | None = Field(default=None, ge=1, le=_MAX_PROCESSES)
+    budget: float | None = Field(default=None, gt=0, le=_DAY_S)
 
 
 class SuiteFile(_Strict):
@@ -79,6 +99,15 @@ class Case(BaseModel):
     min_sample_time: float
     timeout: float
     max_time: float | None = None
+    #: worker processes (the minimum when ``ci_target`` is set); 1 is a single worker
+    processes: int = 1
+    ci_target: float | None = None
+    max_processes: int = DEFAULT_MAX_PROCESSES
+    budget: float | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.ci_target is not None
 
 
 class Suite(BaseModel):
@@ -90,6 +119,27 @@ class Suite(BaseModel):
     def config(self) -> dict[str, Any]:
         """The resolved suite as stored with a run (enough to resume or re-run it)."""
         return self.model_dump(mode="json")
+
+    def with_plan(
+        self,
+        *,
+        processes: int | None = None,
+        ci_target: float | None = None,
+        max_processes: int | None = None,
+        budget: float | None = None,
+    ) -> Suite:
+        """This suite with the worker-process plan of every case overridden where given
+        (``bench run --processes/--ci-target/--max-processes/--budget``)."""
+        given = {
+            "processes": processes,
+            "ci_target": ci_target,
+            "max_processes": max_processes,
+            "budget": budget,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        plan = Defaults.model_validate(changes)  # the suite file's bounds apply
+        update = {k: getattr(plan, k) for k in changes}
+        return self.model_copy(update={"cases": [c.model_copy(update=update) for c in self.cases]})
 
 
 def builtin_suites() -> list[str]:
@@ -208,6 +258,10 @@ def _expand(path: Path, root: yaml.Node | None, doc: SuiteFile) -> list[Case]:
                     min_sample_time=spec.min_sample_time or doc.defaults.min_sample_time,
                     timeout=spec.timeout or doc.defaults.timeout,
                     max_time=spec.max_time or doc.defaults.max_time,
+                    processes=spec.processes or doc.defaults.processes,
+                    ci_target=spec.ci_target or doc.defaults.ci_target,
+                    max_processes=spec.max_processes or doc.defaults.max_processes,
+                    budget=spec.budget or doc.defaults.budget,
                 )
             )
     return cases

@@ -1,4 +1,8 @@
-"""Run one case in a fresh subprocess on this machine, with a timeout.
+"""Run one case in fresh subprocesses on this machine, with a timeout.
+
+A case runs in one worker process, or in several one after another when the suite asks for
+``processes`` > 1 or a ``ci_target`` (``collect/sampling.py`` merges them and decides when
+to stop); the case's timeout covers all of its workers.
 
 The worker gets its own session so that a Ctrl-C at the terminal reaches only the runner,
 which then kills the whole case (worker and anything it started) deliberately; and it
@@ -16,9 +20,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from fleetwise.collect import sampling
 from fleetwise.collect.suite import Case
 
 _PR_SET_PDEATHSIG = 1
@@ -52,12 +58,40 @@ def _failure(case: Case, status: str, error: str) -> dict[str, Any]:
 
 
 def run_case(case: Case, workdir: Path, *, seed: int = 0) -> dict[str, Any]:
-    """Run ``case`` in a worker process; return the worker's outcome document.
+    """Run ``case`` in its worker process(es); return the case's outcome document.
 
-    A timeout, a crash of the worker (segfault, OOM kill) or unreadable output becomes an
+    A timeout, a crash of a worker (segfault, OOM kill) or unreadable output becomes an
     outcome with status ``timeout`` or ``failed`` and the reason, never an exception.
-    KeyboardInterrupt kills the worker's process group and propagates.
+    KeyboardInterrupt kills the running worker's process group and propagates.
     """
+    if case.processes == 1 and not case.adaptive:
+        return _run_worker(case, workdir, seed=seed, timeout=case.timeout)
+    started = time.monotonic()
+    outcomes: list[dict[str, Any]] = []
+    while True:
+        elapsed = time.monotonic() - started
+        stop = sampling.next_step(
+            outcomes,
+            processes=case.processes,
+            ci_target=case.ci_target,
+            max_processes=case.max_processes,
+            budget=case.budget,
+            timeout=case.timeout,
+            elapsed=elapsed,
+        )
+        if stop is not None and outcomes:
+            return sampling.merge_outcomes(outcomes, stop)
+        remaining = case.timeout - elapsed
+        if remaining <= 0:
+            return _failure(case, "timeout", f"timed out after {case.timeout:g} s")
+        outcome = _run_worker(case, workdir, seed=seed, timeout=remaining)
+        if outcome.get("status") == "timeout":
+            # The case's timeout covers every worker: say so, not the last one's remainder.
+            return _failure(case, "timeout", f"timed out after {case.timeout:g} s")
+        outcomes.append(outcome)
+
+
+def _run_worker(case: Case, workdir: Path, *, seed: int, timeout: float) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fleetwise-case-") as tmp:
         spec_path = Path(tmp) / "spec.json"
@@ -85,10 +119,10 @@ def run_case(case: Case, workdir: Path, *, seed: int = 0) -> dict[str, Any]:
                 preexec_fn=_die_with_parent,
             )
             try:
-                rc = proc.wait(timeout=case.timeout)
+                rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                return _failure(case, "timeout", f"timed out after {case.timeout:g} s")
+                return _failure(case, "timeout", f"timed out after {timeout:g} s")
             except BaseException:
                 _kill_group(proc)
                 raise

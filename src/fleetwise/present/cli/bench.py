@@ -118,6 +118,36 @@ def run_cmd(
         Per.NODE
     ),
     fleet: FleetOption = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes per case (each warms up and calibrates; the summary is "
+            "over their medians). Overrides the suite.",
+            min=1,
+            max=1000,
+        ),
+    ] = None,
+    ci_target: Annotated[
+        float | None,
+        typer.Option(
+            help="Add workers until the 95% CI half-width is at most this fraction of the "
+            "median (0.01 = 1%).",
+            min=0.0001,
+            max=0.5,
+        ),
+    ] = None,
+    max_processes: Annotated[
+        int | None,
+        typer.Option(help="With --ci-target: the most workers per case.", min=1, max=1000),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            help="With --ci-target: seconds per case after which no worker is added.",
+            min=0.1,
+            max=86_400,
+        ),
+    ] = None,
 ) -> None:
     """Run a suite (default: quick) and print its summary table."""
     if resume_run is None and suite is None:
@@ -126,7 +156,14 @@ def run_cmd(
         raise typer.BadParameter("give either a SUITE or --resume RUN, not both")
     if executor is Executor.RAY and resume_run is not None:
         raise typer.BadParameter("--resume runs locally; re-run the suite with --executor ray")
+    plan = [processes, ci_target, max_processes, budget]
+    if resume_run is not None and any(v is not None for v in plan):
+        raise typer.BadParameter("--resume keeps the run's own plan; drop --processes and co.")
     loaded: Suite | None = load_suite(suite) if suite is not None else None
+    if loaded is not None:
+        loaded = loaded.with_plan(
+            processes=processes, ci_target=ci_target, max_processes=max_processes, budget=budget
+        )
     observer = _Progress(enabled=progress and not json_out)
     with open_store(db) as store:
         if executor is Executor.RAY:
