@@ -216,9 +216,14 @@ def kernel_type_times(ev: RankEvents) -> dict[int, int]:
 
 def kernel_type_breakdown(ranks: list[RankEvents]) -> list[KernelTypeShare]:
     """Kernel-type combinations summed over ranks, largest first."""
+    return kernel_type_shares([kernel_type_times(ev) for ev in ranks])
+
+
+def kernel_type_shares(per_rank: list[dict[int, int]]) -> list[KernelTypeShare]:
+    """``kernel_type_breakdown`` from each rank's ``kernel_type_times``, in rank order."""
     totals: dict[int, int] = {}
-    for ev in ranks:
-        for combo, us in kernel_type_times(ev).items():
+    for times in per_rank:
+        for combo, us in times.items():
             totals[combo] = totals.get(combo, 0) + us
     grand = sum(totals.values())
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])

@@ -146,11 +146,17 @@ def _launch_ts(trace: RankTrace, is_kernel: B, first_event_ts: float) -> F64:
 
 def prepare(traces: list[RankTrace]) -> list[RankEvents]:
     """Apply HTA's step window to every rank and derive the columns the analyses share."""
-    step_names = {n for t in traces for n in t.names if "ProfilerStep" in n}
-    return [_prepare_rank(t, drop_last_step=len(step_names) > 1) for t in traces]
+    step_names = set().union(*(step_names_of(t) for t in traces))
+    return [prepare_rank(t, drop_last_step=len(step_names) > 1) for t in traces]
 
 
-def _prepare_rank(trace: RankTrace, drop_last_step: bool) -> RankEvents:
+def step_names_of(trace: RankTrace) -> frozenset[str]:
+    """The ``ProfilerStep`` names of one rank (the set decides the step window, ``prepare``)."""
+    return frozenset(n for n in trace.names if "ProfilerStep" in n)
+
+
+def prepare_rank(trace: RankTrace, drop_last_step: bool) -> RankEvents:
+    """One rank of ``prepare``: ``drop_last_step`` when the whole set names several steps."""
     is_kernel = _is_kernel(trace)
     step_rows = np.flatnonzero(np.isin(trace.name_id, _step_ids(trace.names)) & ~is_kernel)
     keep: B = np.ones(len(trace.ts), dtype=bool)

@@ -13,41 +13,31 @@ from fleetwise.analyze.traces import (
     KernelTypeShare,
     LaunchStats,
     TemporalBreakdown,
-    comm_comp_overlap,
-    idle_time_breakdown,
-    kernel_type_breakdown,
-    launch_stats,
-    temporal_breakdown,
-    top_kernels,
+    kernel_type_shares,
 )
-from fleetwise.analyze.traces_counters import (
-    MemoryBandwidth,
-    QueueLength,
-    memory_bandwidth_summary,
-    queue_length_summary,
-)
+from fleetwise.analyze.traces_counters import MemoryBandwidth, QueueLength
 from fleetwise.analyze.traces_diff import TraceDiff, diff_traces
 from fleetwise.analyze.traces_prepare import RankEvents, prepare
-from fleetwise.analyze.traces_steps import (
-    StepBreakdown,
-    StragglerReport,
-    find_stragglers,
-    step_breakdown,
+from fleetwise.analyze.traces_ranks import RankInfo, RankSummary, summarize_rank
+from fleetwise.analyze.traces_steps import StepBreakdown, StragglerReport, straggler_report
+from fleetwise.collect.executors.fanout import Executor, fan_out
+from fleetwise.collect.importers.kineto import (
+    PARALLEL_MIN_BYTES,
+    check_one_run,
+    read_trace_dir,
+    trace_files,
 )
-from fleetwise.collect.importers.kineto import read_trace_dir
 from fleetwise.errors import InputError
 
-
-class RankInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rank: int
-    file: str
-    world_size: int | None
-    events: int
-    gpu_events: int
-    steps: list[int]
-    nanosecond_timestamps: bool
+__all__ = [
+    "RankInfo",
+    "TraceReport",
+    "analyze_trace_set",
+    "diff_trace_sets",
+    "load_trace_set",
+    "reduce_ranks",
+    "summarize_ranks",
+]
 
 
 class TraceReport(BaseModel):
@@ -75,46 +65,79 @@ def load_trace_set(folder: Path, cpu_ops: bool = False) -> list[RankEvents]:
     ranks = prepare(read_trace_dir(folder, cpu_ops))
     for ev in ranks:
         if not ev.gpu.any():
-            raise InputError(
-                f"{ev.path}: no GPU events (kernels, memcpy, memset): was the profiler run "
-                "with ProfilerActivity.CUDA?"
-            )
+            raise _no_gpu(ev.path)
     return ranks
 
 
-def analyze_trace_set(folder: Path) -> TraceReport:
-    """All analyses of the trace set in ``folder``."""
-    ranks = load_trace_set(folder)
-    temporal = [t for t in map(temporal_breakdown, ranks) if t is not None]
+def _no_gpu(path: Path) -> InputError:
+    return InputError(
+        f"{path}: no GPU events (kernels, memcpy, memset): was the profiler run "
+        "with ProfilerActivity.CUDA?"
+    )
+
+
+def analyze_trace_set(
+    folder: Path,
+    executor: Executor = "local",
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+) -> TraceReport:
+    """All analyses of the trace set in ``folder``.
+
+    Ranks are analysed in parallel where they are read: with ``executor="local"`` in a
+    process pool of ``workers`` processes (default: one per core, or this process alone for
+    a set under ``PARALLEL_MIN_BYTES``), with ``"ray"`` as Ray tasks on the cluster at
+    ``address``. The report is the same whichever runs it.
+    """
+    return reduce_ranks(folder, summarize_ranks(folder, executor, workers=workers, address=address))
+
+
+def summarize_ranks(
+    folder: Path,
+    executor: Executor = "local",
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+) -> list[RankSummary]:
+    """Each rank file of ``folder`` summarised (``traces_ranks.summarize_rank``), in file order."""
+    files = trace_files(folder)
+    small = sum(p.stat().st_size for p in files) < PARALLEL_MIN_BYTES
+    if executor == "local" and workers is None and small:
+        workers = 1  # starting processes costs more than reading a small set
+    return fan_out(summarize_rank, files, executor, workers=workers, address=address)
+
+
+def reduce_ranks(folder: Path, summaries: list[RankSummary]) -> TraceReport:
+    """One report from the per-rank summaries (file order), checked as ``load_trace_set``."""
+    for s in summaries:
+        if s.error is not None:
+            raise InputError(s.error)
+    check_one_run(summaries)
+    ordered = sorted(summaries, key=lambda s: s.rank)
+    drop_last_step = len(frozenset().union(*(s.step_names for s in ordered))) > 1
+    results = [s.result(drop_last_step) for s in ordered]
+    for s, r in zip(ordered, results, strict=True):
+        if not r.has_gpu:
+            raise _no_gpu(s.path)
     return TraceReport(
         source=str(folder),
-        ranks=[_rank_info(ev) for ev in ranks],
-        temporal=temporal,
-        idle=[i for ev in ranks for i in idle_time_breakdown(ev)],
-        kernel_types=kernel_type_breakdown(ranks),
-        top_kernels=[k for ev in ranks for k in top_kernels(ev)],
-        overlap=[comm_comp_overlap(ev) for ev in ranks],
-        launches=[launch_stats(ev) for ev in ranks],
-        queue_length=[q for ev in ranks for q in queue_length_summary(ev)],
-        memory_bandwidth=[m for ev in ranks for m in memory_bandwidth_summary(ev)],
-        steps=[s for ev in ranks for s in step_breakdown(ev)],
-        stragglers=find_stragglers(ranks),
+        ranks=[r.info for r in results],
+        temporal=[r.temporal for r in results if r.temporal is not None],
+        idle=[i for r in results for i in r.idle],
+        kernel_types=kernel_type_shares([r.kernel_type_times for r in results]),
+        top_kernels=[k for r in results for k in r.top_kernels],
+        overlap=[r.overlap for r in results if r.overlap is not None],
+        launches=[r.launches for r in results if r.launches is not None],
+        queue_length=[q for r in results for q in r.queue_length],
+        memory_bandwidth=[m for r in results for m in r.memory_bandwidth],
+        steps=[x for r in results for x in r.steps],
+        stragglers=straggler_report(
+            {r.info.rank: r.collectives for r in results},
+            {r.info.rank: r.step_spans for r in results},
+        ),
     )
 
 
 def diff_trace_sets(a: Path, b: Path) -> TraceDiff:
     return diff_traces(load_trace_set(a, cpu_ops=True), load_trace_set(b, cpu_ops=True))
-
-
-def _rank_info(ev: RankEvents) -> RankInfo:
-    info = ev.metadata.get("distributedInfo")
-    size = info.get("world_size") if isinstance(info, dict) else None
-    return RankInfo(
-        rank=ev.rank,
-        file=ev.path.name,
-        world_size=size if isinstance(size, int) else None,
-        events=ev.total_events,
-        gpu_events=int(ev.gpu.sum()),
-        steps=[s[0] for s in ev.steps],
-        nanosecond_timestamps=ev.nanosecond_timestamps,
-    )

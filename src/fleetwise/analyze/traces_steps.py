@@ -96,7 +96,7 @@ def _typed_union(ts: I64, stop: I64, mask: npt.NDArray[np.bool_]) -> int:
     return union_length(ts[mask], stop[mask])
 
 
-def _collectives(ev: RankEvents) -> dict[tuple[str, int], int]:
+def collectives(ev: RankEvents) -> dict[tuple[str, int], int]:
     """(kernel name, occurrence number) -> duration, for every communication kernel."""
     rows = np.flatnonzero(ev.gpu & (ev.ktype == KernelType.COMMUNICATION))
     rows = rows[np.argsort(ev.ts[rows], kind="stable")]
@@ -110,12 +110,24 @@ def _collectives(ev: RankEvents) -> dict[tuple[str, int], int]:
     return out
 
 
+Collectives = dict[tuple[str, int], int]
+
+
 def find_stragglers(ranks: list[RankEvents]) -> StragglerReport:
-    per_rank = {ev.rank: _collectives(ev) for ev in ranks}
-    late = {ev.rank: 0 for ev in ranks}
+    return straggler_report(
+        {ev.rank: collectives(ev) for ev in ranks}, {ev.rank: ev.steps for ev in ranks}
+    )
+
+
+def straggler_report(
+    per_rank: dict[int, Collectives], steps_of: dict[int, list[tuple[int, int, int]]]
+) -> StragglerReport:
+    """Stragglers from each rank's collectives and step spans (``collectives``,
+    ``RankEvents.steps``), in rank order: what each rank's worker sends back to be reduced."""
+    late = dict.fromkeys(per_rank, 0)
     shared = set.intersection(*(set(c) for c in per_rank.values())) if per_rank else set()
     n = wait = 0
-    if len(ranks) > 1:
+    if len(per_rank) > 1:
         for key in sorted(shared):
             durs = {r: per_rank[r][key] for r in per_rank}
             shortest = min(durs.values())
@@ -125,20 +137,20 @@ def find_stragglers(ranks: list[RankEvents]) -> StragglerReport:
             wait += sum(durs.values()) - shortest * len(durs)
             n += 1
     steps = {
-        ev.rank: float(np.median([end - start for _, start, end in ev.steps]))
-        for ev in ranks
-        if ev.steps
+        rank: float(np.median([end - start for _, start, end in spans]))
+        for rank, spans in steps_of.items()
+        if spans
     }
     flagged: list[int] = []
     if n >= STRAGGLER_MIN_COLLECTIVES:
-        chance = 1.0 / len(ranks)
+        chance = 1.0 / len(per_rank)
         flagged = [
             r
             for r, c in late.items()
             if c / n >= STRAGGLER_MIN_SHARE and c / n >= STRAGGLER_MIN_LIFT * chance
         ]
     return StragglerReport(
-        ranks=len(ranks),
+        ranks=len(per_rank),
         collectives=n,
         late_counts=late,
         wait_us=wait,

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -564,14 +564,32 @@ def _read_all(files: list[Path], cpu_ops: bool) -> list[RankTrace]:
 
 
 def read_trace_dir(folder: Path, cpu_ops: bool = False) -> list[RankTrace]:
-    """Read every rank of a trace set; the ranks must belong to one run.
+    """Read every rank of a trace set; the ranks must belong to one run (``check_one_run``)."""
+    traces = _read_all(trace_files(folder), cpu_ops)
+    check_one_run(traces)
+    return sorted(traces, key=lambda t: t.rank)
+
+
+class RankFile(Protocol):
+    """What ``check_one_run`` reads of a rank: a ``RankTrace`` or a per-rank summary."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def rank(self) -> int: ...
+    @property
+    def world_size(self) -> int | None: ...
+
+
+def check_one_run(ranks: Sequence[RankFile]) -> None:
+    """Refuse ranks (in file order) that do not belong to one run.
 
     One run means: no two files claim the same rank, and every file that states a world
     size states the same one. (HTA silently keeps the last file of a duplicated rank.)
     """
-    traces: list[RankTrace] = []
-    by_rank: dict[int, RankTrace] = {}
-    for trace in _read_all(trace_files(folder), cpu_ops):
+    by_rank: dict[int, RankFile] = {}
+    sizes: set[int] = set()
+    for trace in ranks:
         path = trace.path
         if trace.rank in by_rank:
             other = by_rank[trace.rank].path.name
@@ -579,12 +597,11 @@ def read_trace_dir(folder: Path, cpu_ops: bool = False) -> list[RankTrace]:
                 f"{path}: rank {trace.rank} is also the rank of {other}: "
                 "the folder mixes traces of different runs"
             )
-        sizes = {t.world_size for t in traces if t.world_size is not None}
         if trace.world_size is not None and sizes and trace.world_size not in sizes:
             raise InputError(
                 f"{path}: world_size {trace.world_size} differs from {sorted(sizes)} of the "
                 "other files: the folder mixes traces of different runs"
             )
         by_rank[trace.rank] = trace
-        traces.append(trace)
-    return sorted(traces, key=lambda t: t.rank)
+        if trace.world_size is not None:
+            sizes.add(trace.world_size)
