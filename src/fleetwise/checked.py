@@ -91,6 +91,8 @@ FoldDays = Annotated[int, Field(ge=1, le=366)]
 SimulatedJobs = Annotated[int, Field(ge=1, le=MAX_SIMULATED_JOBS)]
 #: Rows of a listing.
 Rows = Annotated[int, Field(ge=1, le=MAX_ROWS)]
+#: Worker processes of one machine (a pool larger than this is a typo).
+Workers = Annotated[int, Field(ge=1, le=4096)]
 #: A random seed (32 bits: what every NumPy generator accepts).
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 #: A calendar date in a sane range.

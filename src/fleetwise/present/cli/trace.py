@@ -6,12 +6,13 @@ errors answer without loading NumPy, the pydantic models or the store.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fleetwise.checked import Rows
+from fleetwise.checked import Rows, Workers
 from fleetwise.errors import InputError
 from fleetwise.present.cli.common import (
     DbOption,
@@ -33,14 +34,42 @@ TraceDir = Annotated[
 ]
 
 
+class RankExecutor(StrEnum):
+    LOCAL = "local"
+    RAY = "ray"
+
+
 @app.command("analyze")
-def analyze_cmd(folder: TraceDir, json_out: JsonOption = False) -> None:
+def analyze_cmd(
+    folder: TraceDir,
+    json_out: JsonOption = False,
+    executor: Annotated[
+        RankExecutor,
+        typer.Option(
+            help="local: ranks in a process pool here; ray: ranks as tasks on a Ray cluster "
+            "(the folder must be at the same path on every node)."
+        ),
+    ] = RankExecutor.LOCAL,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --executor ray: the cluster (default: RAY_ADDRESS or local)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="With --executor local: processes (default: one per core; one for a small set).",
+            callback=checked(Workers),
+        ),
+    ] = None,
+) -> None:
     """Temporal, idle, kernel, overlap, launch, queue, bandwidth and per-step breakdowns."""
     from fleetwise.analyze.traces_report import analyze_trace_set
     from fleetwise.models import SCHEMA_VERSION
     from fleetwise.present.cli.render_trace import report_view
 
-    report = analyze_trace_set(folder)
+    if executor is RankExecutor.RAY and workers is not None:
+        raise typer.BadParameter("--workers is for --executor local; Ray sizes its own workers")
+    report = analyze_trace_set(folder, executor.value, workers=workers, address=address)
     if json_out:
         print_json({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})
         return
