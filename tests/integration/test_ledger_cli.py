@@ -20,6 +20,7 @@ from fleetwise.present.cli import main
 from fleetwise.store import Store
 
 DATA = Path(__file__).parents[1] / "data"
+ROOT = Path(__file__).parents[2]
 V2023 = DATA / "clusters" / "alibaba_gpu_v2023"
 HEAD800 = DATA / "clusters" / "alibaba_pods_head800.csv"
 TRACE = DATA / "kineto" / "nccl_ddp_a100"
@@ -144,12 +145,32 @@ def test_doubling_the_price_doubles_every_gpu_dollar(
         assert b[key] == pytest.approx(2 * value, rel=1e-9, abs=1e-6), key
 
 
+def _whole_story(db: str, fleet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every step of examples/story.sh but the quick suite and the rendering: a small
+    benchmark run (a new run each time, as make run), the trace, the cluster log, the
+    delivery and on-call exports and their analyses, the seeded backlog, the KPIs."""
+    env = ["--db", db, "--fleet", str(fleet)]
+    suite = DATA / "plan" / "findings_suite.yaml"
+    quiet(["bench", "run", str(suite), "--tag", "story", "--no-progress", "--db", db], capsys)
+    _story_inputs(db, fleet, capsys)
+    for name in ("fourkeys_sample", "pipeline_runs.csv", "pagerduty_incidents.json"):
+        quiet(["process", "import", str(DATA / "process" / name), "--db", db], capsys)
+    for what in ("dora", "pipeline", "oncall"):
+        quiet(["process", what, *env], capsys)
+    run_id = run(["bench", "list", "--limit", "1", "--db", db], capsys)["runs"][0]["id"]
+    quiet(["plan", "seed", "--run", str(run_id), *env], capsys)
+    if "lead-time" not in json.dumps(run(["kpi", "list", "--db", db], capsys)):
+        quiet(["kpi", "add", str(ROOT / "examples" / "story-kpis.yaml"), "--db", db], capsys)
+    quiet(["decide", "1", "approve", "--by", "steering", "--note", "go", "--db", db], capsys)
+
+
 def test_totals_stay_within_capacity_and_rerunning_changes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("FLEETWISE_WORKDIR", str(tmp_path / "work"))
     db = str(tmp_path / "fw.db")
     fleet = profile(tmp_path / "fleet.yaml", workloads=WORKLOAD)
-    _story_inputs(db, fleet, capsys)
+    _whole_story(db, fleet, capsys)
     first = run(["report", "briefing", "--db", db, "--fleet", str(fleet)], capsys)
     ledger = run(["ledger", "--db", db, "--fleet", str(fleet)], capsys)
     capacity_usd = ledger["capacity_gpu_hours_per_year"] * 2.5
@@ -162,7 +183,7 @@ def test_totals_stay_within_capacity_and_rerunning_changes_nothing(
     actions = len(store.actions())
     decisions = len(store.decisions())
     store.close()
-    _story_inputs(db, fleet, capsys)  # the same inputs again: supersedes, never adds
+    _whole_story(db, fleet, capsys)  # make run again: supersedes, never adds
     again = run(["report", "briefing", "--db", db, "--fleet", str(fleet)], capsys)
     store = Store(f"sqlite:///{db}")
     assert len(store.actions()) == actions and len(store.decisions()) == decisions
@@ -173,8 +194,17 @@ def test_totals_stay_within_capacity_and_rerunning_changes_nothing(
     figures2 = {
         f["key"]: f["value"] for s in again["summary"] + again["sections"] for f in s["figures"]
     }
-    for key in ("losses.total_usd_per_year", "ask.recoverable", "ledger.productive_share"):
+    for key in (
+        "losses.total_usd_per_year",
+        "losses.total_gpu_hours_per_year",
+        "losses.people_usd_per_year",
+        "ask.recoverable",
+        "ask.plan_benefit",
+        "ask.plan_investment",
+        "ledger.productive_share",
+    ):
         assert figures2[key] == pytest.approx(figures[key], rel=1e-9), key
+    assert actions >= 10 and decisions == 1
 
 
 def _host_analysis(db: str) -> None:
