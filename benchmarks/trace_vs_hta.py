@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/trace_vs_hta.py [--source FILE|DIR] [--ranks 8] [--repeat 3]
                                                 [--big-gb 1.0] [--markdown]
+    .venv/bin/python benchmarks/trace_vs_hta.py --all [--ranks 8] [--repeat 1] [--markdown]
+
+``--all`` cannot pick its set: it runs every trace set of ``tests/data/kineto`` and
+``../shared/data/kineto`` (each distinct set once), each replicated to ``--ranks`` ranks, and
+prints one table, the sets least favourable to fleetwise first. fleetwise runs twice per set:
+serial (one process) and parallel (a process pool of one worker per core), both through
+``analyze_trace_set`` (every analysis ``trace analyze`` prints, a superset of what HTA runs).
 
 ``--source`` defaults to ``../shared/data/kineto/mtia_single_rank`` (456K events); the
 smaller ``tests/data/kineto/ns_resolution_v100`` (68K events) is the other figure quoted.
@@ -24,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,17 +50,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "kineto" / "mtia_single_rank"
 PY = sys.executable
 
+#: ``trace analyze`` without the printing: argv[2] is the worker count, 0 for the default.
 FLEETWISE_SCRIPT = """
 import sys
 from pathlib import Path
-from fleetwise.analyze import traces as tr
-from fleetwise.analyze.traces_report import load_trace_set
-ranks = load_trace_set(Path(sys.argv[1]))
-for ev in ranks:
-    tr.temporal_breakdown(ev); tr.idle_time_breakdown(ev); tr.comm_comp_overlap(ev)
-    tr.launch_stats(ev); tr.top_kernels(ev)
-tr.kernel_type_breakdown(ranks)
+from fleetwise.analyze.traces_report import analyze_trace_set
+analyze_trace_set(Path(sys.argv[1]), workers=int(sys.argv[2]) or None)
 """
+#: Where ``--all`` looks for trace sets (one folder per set).
+SET_ROOTS = (ROOT / "tests" / "data" / "kineto", ROOT.parent / "shared" / "data" / "kineto")
 
 
 def source_file(source: Path) -> Path:
@@ -66,9 +73,18 @@ def load(path: Path) -> dict[str, Any]:
     return doc
 
 
+def trace_files(source: Path) -> list[Path]:
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.name.endswith((".json", ".json.gz")))
+    return [source]
+
+
 def build_rank_set(source: Path, ranks: int, folder: Path) -> None:
-    doc = load(source_file(source))
+    """``ranks`` ranks from the source's rank files, taken in turn (a 2-rank set gives
+    ranks 0, 1, 0, 1... of the original)."""
+    docs = [load(p) for p in trace_files(source)]
     for rank in range(ranks):
+        doc = docs[rank % len(docs)]
         info = dict(doc.get("distributedInfo") or {})
         info.update(rank=rank, world_size=ranks)
         doc["distributedInfo"] = info
@@ -158,8 +174,8 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, max(peak, hwm) / 1e6
 
 
-def fleetwise_cmd(folder: Path) -> list[str]:
-    return [PY, "-c", FLEETWISE_SCRIPT, str(folder)]
+def fleetwise_cmd(folder: Path, workers: int = 0) -> list[str]:
+    return [PY, "-c", FLEETWISE_SCRIPT, str(folder), str(workers)]
 
 
 def hta_cmd(folder: Path) -> list[str]:
@@ -190,6 +206,92 @@ def compare(source: Path, ranks: int, repeat: int, tmp: Path) -> dict[str, Any]:
     return results
 
 
+def trace_sets() -> list[Path]:
+    """Every trace set folder under ``SET_ROOTS``, each distinct content once."""
+    seen: dict[str, Path] = {}
+    for root in SET_ROOTS:
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            files = trace_files(folder)
+            if not files:
+                continue
+            key = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+            seen.setdefault(key, folder)
+    return list(seen.values())
+
+
+def events_per_rank(folder: Path) -> int:
+    return max(len(load(p).get("traceEvents", [])) for p in trace_files(folder))
+
+
+def compare_all(ranks: int, repeat: int, tmp: Path) -> list[dict[str, Any]]:
+    """HTA, fleetwise serial and fleetwise parallel on every set, alternating per repeat."""
+    rows = []
+    workers = os.cpu_count() or 1
+    for i, source in enumerate(trace_sets()):
+        folder = tmp / f"set-{i}"
+        folder.mkdir()
+        build_rank_set(source, ranks, folder)
+        cmds = {
+            "hta": hta_cmd(folder),
+            "serial": fleetwise_cmd(folder, 1),
+            "parallel": fleetwise_cmd(folder, workers),
+        }
+        runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cmds}
+        for _ in range(repeat):
+            for tool, cmd in cmds.items():
+                runs[tool].append(measure(cmd))
+        row: dict[str, Any] = {
+            "set": f"{source.parent.parent.parent.name}/{source.name}",
+            "events_per_rank": events_per_rank(source),
+            "set_mb_gz": sum(p.stat().st_size for p in folder.iterdir()) / 1e6,
+            "workers": workers,
+        }
+        for tool, values in runs.items():
+            row[tool] = {
+                "wall_s": statistics.median(v[0] for v in values),
+                "cpu_s": statistics.median(v[1] for v in values),
+                "peak_rss_mb": statistics.median(v[2] for v in values),
+            }
+        best = min(row["serial"]["wall_s"], row["parallel"]["wall_s"])
+        row["speedup"] = row["hta"]["wall_s"] / best
+        row["rss_ratio"] = (
+            min(row["serial"]["peak_rss_mb"], row["parallel"]["peak_rss_mb"])
+            / row["hta"]["peak_rss_mb"]
+        )
+        rows.append(row)
+        shutil.rmtree(folder)
+    return sorted(rows, key=lambda r: r["speedup"])
+
+
+def all_markdown(rows: list[dict[str, Any]], ranks: int) -> str:
+    lines = [
+        f"Every trace set, {ranks} ranks each, least favourable first (wall s / peak RSS MB, "
+        "children included; median of the repeats)",
+        "",
+        "| set | events/rank | MB gz | HTA 0.5.0 | fleetwise serial | fleetwise parallel "
+        "| speed-up | RSS ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = [f"{r[k]['wall_s']:.2f} s / {r[k]['peak_rss_mb']:.0f}" for k in TOOLS]
+        lines.append(
+            f"| {r['set']} | {r['events_per_rank']:,} | {r['set_mb_gz']:.1f} | "
+            + " | ".join(cells)
+            + f" | {r['speedup']:.1f}x | {r['rss_ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        "speed-up: HTA wall time / the faster fleetwise run; RSS ratio: that smaller fleetwise "
+        f"peak / HTA's. Parallel: {rows[0]['workers'] if rows else '-'} worker processes.",
+    ]
+    return "\n".join(lines)
+
+
+TOOLS = ("hta", "serial", "parallel")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -197,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="0: skip the HTA comparison")
     parser.add_argument("--big-gb", type=float, default=0.0)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--all", action="store_true", help="every trace set, one table")
     args = parser.parse_args(argv)
+    if args.all:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = compare_all(args.ranks, max(args.repeat, 1), Path(tmp))
+        print(all_markdown(rows, args.ranks) if args.markdown else json.dumps(rows, indent=2))
+        return 0
     results: dict[str, Any] = {"source": str(source_file(args.source)), "ranks": args.ranks}
     with tempfile.TemporaryDirectory() as tmp:
         if args.repeat > 0:
