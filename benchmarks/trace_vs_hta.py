@@ -3,12 +3,17 @@
     .venv/bin/python benchmarks/trace_vs_hta.py [--source FILE|DIR] [--ranks 8] [--repeat 3]
                                                 [--big-gb 1.0] [--markdown]
     .venv/bin/python benchmarks/trace_vs_hta.py --all [--ranks 8] [--repeat 1] [--markdown]
+    .venv/bin/python benchmarks/trace_vs_hta.py --ray-ranks 256 [--ray-source DIR]
 
 ``--all`` cannot pick its set: it runs every trace set of ``tests/data/kineto`` and
 ``../shared/data/kineto`` (each distinct set once), each replicated to ``--ranks`` ranks, and
 prints one table, the sets least favourable to fleetwise first. fleetwise runs twice per set:
 serial (one process) and parallel (a process pool of one worker per core), both through
 ``analyze_trace_set`` (every analysis ``trace analyze`` prints, a superset of what HTA runs).
+
+``--ray-ranks N`` replicates ``--ray-source`` (default ``tests/data/kineto/trace_filter_2rank``)
+to N ranks and analyses them as Ray tasks on a local two-node ``ray.cluster_utils.Cluster``,
+printing the wall time and each Ray worker's peak RSS.
 
 ``--source`` defaults to ``../shared/data/kineto/mtia_single_rank`` (456K events); the
 smaller ``tests/data/kineto/ns_resolution_v100`` (68K events) is the other figure quoted.
@@ -290,6 +295,46 @@ def all_markdown(rows: list[dict[str, Any]], ranks: int) -> str:
 
 
 TOOLS = ("hta", "serial", "parallel")
+#: What ``--ray-ranks`` replicates: a small real 2-rank set, so hundreds of ranks fit on disk.
+RAY_SOURCE = ROOT / "tests" / "data" / "kineto" / "trace_filter_2rank"
+
+
+def ray_scale(source: Path, ranks: int, tmp: Path) -> dict[str, Any]:
+    """``ranks`` replicated ranks analysed as Ray tasks on a local two-node cluster
+    (``ray.cluster_utils.Cluster``, one CPU per node), with each worker's peak RSS."""
+    import ray
+    import ray.cluster_utils
+
+    from fleetwise.analyze.traces_report import reduce_ranks, summarize_ranks
+
+    folder = tmp / "ray-ranks"
+    folder.mkdir()
+    build_rank_set(source, ranks, folder)
+    cluster = ray.cluster_utils.Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    try:
+        start = time.perf_counter()
+        summaries = summarize_ranks(folder, "ray", address=cluster.address)
+        report = reduce_ranks(folder, summaries)
+        wall = time.perf_counter() - start
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    peaks: dict[tuple[str, int], float] = {}
+    for s in summaries:
+        key = (s.usage.host, s.usage.pid)
+        peaks[key] = max(peaks.get(key, 0.0), s.usage.peak_rss_mb)
+    return {
+        "source": str(source),
+        "ranks": len(report.ranks),
+        "set_mb_gz": sum(p.stat().st_size for p in folder.iterdir()) / 1e6,
+        "wall_s": wall,
+        "worker_peak_rss_mb": sorted(peaks.values()),
+        "driver_peak_rss_mb": _high_water_mark(os.getpid()) / 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,7 +345,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-gb", type=float, default=0.0)
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--all", action="store_true", help="every trace set, one table")
+    parser.add_argument(
+        "--ray-ranks", type=int, default=0, help="N ranks on a local two-node Ray cluster"
+    )
+    parser.add_argument("--ray-source", type=Path, default=RAY_SOURCE)
     args = parser.parse_args(argv)
+    if args.ray_ranks > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(ray_scale(args.ray_source, args.ray_ranks, Path(tmp)), indent=2))
+        return 0
     if args.all:
         with tempfile.TemporaryDirectory() as tmp:
             rows = compare_all(args.ranks, max(args.repeat, 1), Path(tmp))
