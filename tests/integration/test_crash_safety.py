@@ -48,23 +48,43 @@ def _fleetwise(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _run_length(suite: Path, tmp_path: Path) -> float:
+def _run_window(suite: Path, tmp_path: Path) -> tuple[float, float]:
+    """(seconds until the run's row exists, seconds until the process ends) of one run."""
+    db = tmp_path / "t.db"
     start = time.monotonic()
-    done = _fleetwise("bench", "run", str(suite), "--db", str(tmp_path / "t.db"), "--no-progress")
-    assert done.returncode == 0, done.stderr
-    return time.monotonic() - start
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleetwise", "bench", "run", str(suite), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    created = None
+    while proc.poll() is None:
+        if created is None and db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as conn:
+                    if conn.execute("SELECT count(*) FROM runs").fetchone()[0]:
+                        created = time.monotonic() - start
+            except sqlite3.OperationalError:
+                pass  # schema not there yet
+        time.sleep(0.02)
+    assert proc.returncode == 0
+    length = time.monotonic() - start
+    return (created if created is not None else 0.0), length
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_or_duplicates(tmp_path: Path) -> None:
     suite = tmp_path / "crash.yaml"
     suite.write_text(SUITE)
-    length = _run_length(suite, tmp_path)
+    created, length = _run_window(suite, tmp_path)
     rng = random.Random(20261130)
     outcomes = []
     for trial in range(TRIALS):
         db = tmp_path / f"trial{trial}.db"
-        delay = rng.uniform(0.0, length)
+        # Even trials: any moment of the process's life (start-up, schema, cases, commits);
+        # odd ones: a moment while its run exists, so that a loaded machine, whose start-up
+        # takes most of the time, still kills runs in the middle.
+        delay = rng.uniform(0.0 if trial % 2 == 0 else created, length)
         proc = subprocess.Popen(
             [sys.executable, "-m", "fleetwise", "bench", "run", str(suite), "--db", str(db)],
             stdout=subprocess.DEVNULL,
