@@ -22,11 +22,12 @@ smaller ``tests/data/kineto/ns_resolution_v100`` (68K events) is the other figur
    ``distributedInfo.rank`` / ``world_size`` rewritten (gzip, as ``torch.profiler`` writes).
 2. Runs, each in a fresh subprocess and alternating, HTA (``TraceAnalysis`` load + temporal,
    idle-time, kernel and overlap breakdowns and kernel-launch statistics for every rank:
-   ``benchmarks/hta_reference.py --timing-only``) and fleetwise (the same analyses through
-   ``fleetwise.analyze``). Wall time is the subprocess's, interpreter start included; peak
-   memory is the peak of the summed RSS of the subprocess and all its children (HTA parses
-   ranks in a process pool), sampled every 100 ms, or the subprocess's own high-water mark
-   (VmHWM) if larger.
+   ``benchmarks/hta_reference.py --timing-only``) and fleetwise (``analyze_trace_set``:
+   those analyses and the rest of ``trace analyze``'s). Wall time is the subprocess's,
+   interpreter start included; peak memory is the peak of the summed RSS of the subprocess
+   and all its children (both parse ranks in a process pool), sampled every 10 ms for the
+   first second and every 100 ms after (a 0.3 s run must not be rounded up to the next
+   poll), or the subprocess's own high-water mark (VmHWM) if larger.
 3. With ``--big-gb X``, also writes one uncompressed trace of about X GB (the source's events
    repeated with shifted times and correlation ids) and measures fleetwise on it, to show
    memory stays bounded while streaming. HTA is not run on it (it loads the whole document).
@@ -155,7 +156,8 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
     CPU is user + system time of the process and its children (robust when other work
     shares the machine). Peak RSS is the larger of the process's own high-water mark
     (VmHWM, read while it runs) and the summed RSS of it and its children (HTA parses ranks
-    in a process pool), sampled every 100 ms. (``ru_maxrss`` is not used: Linux carries the
+    in a process pool), sampled every 10 ms for the first second, then every 100 ms.
+    (``ru_maxrss`` is not used: Linux carries the
     spawning process's size over the exec into it.)
     """
     start = time.perf_counter()
@@ -171,7 +173,7 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
             peak = max(peak, sum(p.memory_info().rss for p in tree))
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-        time.sleep(0.1)
+        time.sleep(0.01 if time.perf_counter() - start < 1 else 0.1)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         err = proc.stderr.read().decode() if proc.stderr else ""
