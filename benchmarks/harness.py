@@ -1,25 +1,42 @@
 """Measure the harness itself: overhead against a bare loop, and noise against pyperf.
 
-    .venv/bin/python benchmarks/harness.py [--size 512] [--runs 5] [--markdown]
+    .venv/bin/python benchmarks/harness.py [--runs 5] [--processes 10] [--ci-target 0.01]
+        [--threads 1] [--only gemm-256 ...] [--markdown]
 
-(a) Overhead: compute.gemm through the full runner (worker process, calibration, store)
-    versus the same ``torch.matmul(a, b, out=c)`` timed in a bare loop in this process
-    with the same loop count and sample count. Ratio = runner / bare (goal >= 0.97).
-(b) Noise: the same case run ``--runs`` times as separate fleetwise runs; CV of the run
-    medians. Side by side, pyperf (``bench_time_func`` over the same matmul) run the same
-    number of times as separate invocations; CV of their means.
+Four cases, each run ``--runs`` times as separate invocations in one session, interleaved
+(run 1 of every case and tool, then run 2, ...), so slow drifts of the machine hit every
+column alike:
+
+- ``gemm-256`` and ``gemm-1024``: ``compute.gemm`` fp32 on the CPU, against pyperf's
+  ``bench_time_func`` over the same ``torch.matmul(a, b, out=c)``;
+- ``copy``: ``compute.membw``'s copy (``c.copy_(b)`` of 128 MiB), against the same copy;
+- ``dispatch``: ``orchestration.dispatch``'s round-trip latency of a task through a
+  2-process spawn pool (Python-bound), against the same round trip.
+
+Per case and tool, the figure is the CV of the run medians (fleetwise) or the run means
+(pyperf, which reports the mean). fleetwise is run twice per round: with one worker
+process (the default until part 1 of issue 19 is measured) and with ``--processes``
+workers (with ``--ci-target``: at least that many, adaptively); pyperf runs with
+``--pyperf-processes`` (default: ``--processes``), the same values per process and warm-ups.
+``--threads`` fixes torch's thread count in both tools and in the bare loop.
+For GEMM the overhead is the runner's median over a bare loop in this process with the
+same loop count (goal >= 0.97).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -27,8 +44,14 @@ from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
 from fleetwise.store import Store
 
-PYPERF_SCRIPT = """
-import pyperf, time, torch
+PYPERF_PRELUDE = """
+import pyperf, time
+{threads}
+runner = pyperf.Runner(processes={processes}, values={values}, warmups=1, min_time={min_time})
+"""
+
+PYPERF_GEMM = """
+import torch
 n = {size}
 a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)
 def bench(loops):
@@ -36,107 +59,257 @@ def bench(loops):
     for _ in range(loops):
         torch.matmul(a, b, out=c)
     return time.perf_counter() - t0
-runner = pyperf.Runner(processes={processes}, values={values}, warmups=1, min_time={min_time})
-runner.bench_time_func("gemm", bench)
+runner.bench_time_func("case", bench)
+"""
+
+PYPERF_COPY = """
+import torch
+n = {elements}
+b, c = torch.empty(n).fill_(2.0), torch.empty(n).fill_(0.0)
+def bench(loops):
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        c.copy_(b)
+    return time.perf_counter() - t0
+runner.bench_time_func("case", bench)
+"""
+
+# One round trip per loop, as dispatch's latency samples; the pool lives as long as the
+# worker process (pyperf's worker runs the whole benchmark in it).
+PYPERF_DISPATCH = """
+import concurrent.futures, multiprocessing
+from fleetwise.collect.benchmarks.orchestration import echo_task
+if __name__ == "__main__":
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    for f in [pool.submit(echo_task, i) for i in range(20)]:
+        f.result()
+    def bench(loops):
+        t0 = time.perf_counter()
+        for i in range(loops):
+            pool.submit(echo_task, i).result()
+        return time.perf_counter() - t0
+    runner.bench_time_func("case", bench)
 """
 
 
-def gemm_case(size: int, repeat: int, min_sample_time: float) -> Suite:
-    params = {"size": size, "dtype": "fp32", "device": "cpu"}
+@dataclass
+class HarnessCase:
+    """One row of the table: a fleetwise case and the same work as a pyperf script."""
+
+    label: str
+    benchmark: str
+    params: dict[str, Any]
+    metric: str
+    pyperf_body: str
+    #: from pyperf's seconds per loop to the fleetwise metric's unit
+    convert: Callable[[float], float]
+    bare: Callable[[int, int], float] | None = None
+    fleet_1: list[float] = field(default_factory=list)
+    fleet_p: list[float] = field(default_factory=list)
+    pyperf: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+    stops: list[str] = field(default_factory=list)
+
+
+def gemm_flops(size: int) -> Callable[[float], float]:
+    return lambda s: 2 * size**3 / s / 1e12
+
+
+def bare_gemm(size: int) -> Callable[[int, int], float]:
+    def run(loops: int, repeat: int) -> float:
+        a, b, c = torch.randn(size, size), torch.randn(size, size), torch.empty(size, size)
+        for _ in range(loops):  # warm-up, as the runner's one warm-up sample
+            torch.matmul(a, b, out=c)
+        samples = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(loops):
+                torch.matmul(a, b, out=c)
+            samples.append(2 * size**3 / ((time.perf_counter() - t0) / loops) / 1e12)
+        return statistics.median(samples)
+
+    return run
+
+
+def cases() -> list[HarnessCase]:
+    copy_mib = 128
+    elements = copy_mib * (1 << 20) // 4
+    out = []
+    for size in (256, 1024):
+        out.append(
+            HarnessCase(
+                label=f"gemm-{size}",
+                benchmark="compute.gemm",
+                params={"size": size, "dtype": "fp32", "device": "cpu"},
+                metric="tflops",
+                pyperf_body=PYPERF_GEMM.format(size=size),
+                convert=gemm_flops(size),
+                bare=bare_gemm(size),
+            )
+        )
+    out.append(
+        HarnessCase(
+            label=f"copy-{copy_mib}MiB",
+            benchmark="compute.membw",
+            params={"size_mib": copy_mib, "device": "cpu"},
+            metric="copy",
+            pyperf_body=PYPERF_COPY.format(elements=elements),
+            convert=lambda s: 2 * 4 * elements / s / 1e9,
+        )
+    )
+    out.append(
+        HarnessCase(
+            label="dispatch",
+            benchmark="orchestration.dispatch",
+            params={"workers": 2, "tasks": 100},
+            metric="latency_p50",
+            pyperf_body=PYPERF_DISPATCH,
+            convert=lambda s: s * 1e6,
+        )
+    )
+    return out
+
+
+def suite_of(hc: HarnessCase, args: argparse.Namespace, processes: int) -> Suite:
+    torch_case = hc.benchmark.startswith("compute.")
+    params = {**hc.params, **({"threads": args.threads} if args.threads and torch_case else {})}
     case = Case(
         index=0,
-        key=case_key(0, "compute.gemm", params),
-        benchmark="compute.gemm",
+        key=case_key(0, hc.benchmark, params),
+        benchmark=hc.benchmark,
         params=params,
         warmup=1,
-        repeat=repeat,
-        min_sample_time=min_sample_time,
-        timeout=300,
+        repeat=args.values,
+        min_sample_time=args.min_sample_time,
+        timeout=600,
+        processes=processes,
+        ci_target=args.ci_target if processes > 1 else None,
+        max_processes=args.max_processes,
+        budget=args.budget,
     )
-    return Suite(name="harness-gemm", source="benchmarks/harness.py", cases=[case])
+    return Suite(name=f"harness-{hc.label}", source="benchmarks/harness.py", cases=[case])
 
 
-def runner_tflops(store: Store, suite: Suite, workdir: Path) -> tuple[float, int, float]:
+def fleetwise_run(
+    store: Store, hc: HarnessCase, suite: Suite, workdir: Path
+) -> tuple[float, dict[str, Any]]:
     outcome = run_suite(store, suite, workdir=workdir)
-    (result,) = outcome.results
+    result = next(r for r in outcome.results if r.metric == hc.metric)
     assert result.summary is not None, result.error
-    return result.summary.median, int(result.calibration["loops"]), result.summary.cv
+    return result.summary.median, result.calibration
 
 
-def bare_tflops(size: int, loops: int, repeat: int) -> float:
-    a, b, c = torch.randn(size, size), torch.randn(size, size), torch.empty(size, size)
-    for _ in range(loops):  # warm-up, as the runner's one warm-up sample
-        torch.matmul(a, b, out=c)
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            torch.matmul(a, b, out=c)
-        samples.append(2 * size**3 / ((time.perf_counter() - t0) / loops) / 1e12)
-    return statistics.median(samples)
-
-
-def pyperf_mean(size: int, tmp: Path, i: int, min_time: float) -> tuple[float, float]:
-    script = tmp / "pyperf_gemm.py"
-    script.write_text(PYPERF_SCRIPT.format(size=size, processes=4, values=5, min_time=min_time))
-    out = tmp / f"pyperf-{i}.json"
-    subprocess.run([sys.executable, str(script), "--quiet", "-o", str(out)], check=True)
+def pyperf_run(hc: HarnessCase, args: argparse.Namespace, tmp: Path, i: int) -> float:
+    script = tmp / f"pyperf_{hc.label}.py"
+    threads = f"import torch; torch.set_num_threads({args.threads})" if args.threads else ""
+    prelude = PYPERF_PRELUDE.format(
+        processes=args.pyperf_processes,
+        values=args.values,
+        min_time=args.min_sample_time,
+        threads=threads,
+    )
+    script.write_text(prelude + hc.pyperf_body)
+    out = tmp / f"pyperf-{hc.label}-{i}.json"
+    subprocess.run(
+        [sys.executable, str(script), "--quiet", "-o", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     doc = json.loads(out.read_text())
     values = [v for run in doc["benchmarks"][0]["runs"] for v in run.get("values", [])]
-    tflops = [2 * size**3 / v / 1e12 for v in values]
-    return statistics.mean(tflops), statistics.stdev(tflops) / statistics.mean(tflops)
+    return statistics.mean(hc.convert(v) for v in values)
 
 
 def cv(xs: list[float]) -> float:
-    return statistics.stdev(xs) / statistics.mean(xs)
+    return statistics.stdev(xs) / statistics.mean(xs) if len(xs) > 1 else float("nan")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=512)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--processes", type=int, default=10, help="workers per case (both tools)")
+    ap.add_argument("--pyperf-processes", type=int, default=None, help="default: --processes")
+    ap.add_argument("--values", type=int, default=3, help="samples per worker (both tools)")
     ap.add_argument("--min-sample-time", type=float, default=0.1)
+    ap.add_argument("--ci-target", type=float, default=None, help="adaptive fleetwise column")
+    ap.add_argument("--max-processes", type=int, default=30)
+    ap.add_argument("--budget", type=float, default=None)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads in the torch cases, both tools (1 avoids OpenMP spinning on a "
+        "shared, oversubscribed machine)",
+    )
+    ap.add_argument("--only", nargs="*", help="case labels to run (default: all)")
     ap.add_argument("--markdown", action="store_true", help="print a table for the README")
     args = ap.parse_args()
-    suite = gemm_case(args.size, args.repeat, args.min_sample_time)
+    args.pyperf_processes = args.pyperf_processes or args.processes
+    todo = [c for c in cases() if not args.only or c.label in args.only]
+    if args.threads:
+        torch.set_num_threads(args.threads)  # the bare loop, as the workers
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         store = Store(f"sqlite:///{tmp / 'harness.db'}")
-        medians, within, ratios = [], [], []
-        pyperf_means, pyperf_within = [], []
         for i in range(args.runs):
-            med, loops, run_cv = runner_tflops(store, suite, tmp / "work")
-            bare = bare_tflops(args.size, loops, args.repeat)
-            medians.append(med)
-            within.append(run_cv)
-            ratios.append(med / bare)
-            mean, p_cv = pyperf_mean(args.size, tmp, i, args.min_sample_time)
-            pyperf_means.append(mean)
-            pyperf_within.append(p_cv)
-            print(
-                f"run {i + 1}: fleetwise {med:.4f} TFLOP/s (CV {run_cv:.1%}), bare {bare:.4f} "
-                f"(ratio {med / bare:.3f}), pyperf {mean:.4f} (CV {p_cv:.1%})",
-                flush=True,
-            )
+            for hc in todo:
+                one, cal = fleetwise_run(store, hc, suite_of(hc, args, 1), tmp / "work")
+                many, cal_p = fleetwise_run(
+                    store, hc, suite_of(hc, args, args.processes), tmp / "work"
+                )
+                pyperf = pyperf_run(hc, args, tmp, i)
+                hc.fleet_1.append(one)
+                hc.fleet_p.append(many)
+                hc.pyperf.append(pyperf)
+                hc.stops.append(f"{cal_p.get('stopped_by')}@{cal_p.get('processes')}")
+                load = os.getloadavg()[0]
+                line = f"run {i + 1} {hc.label} (load {load:.1f}): 1 proc {one:.4g}, "
+                line += f"{args.processes}+ procs {many:.4g} ({hc.stops[-1]}), pyperf {pyperf:.4g}"
+                if hc.bare is not None:
+                    loops = int(cal.get("loops", 1))
+                    ratio = one / hc.bare(loops, args.values)
+                    hc.ratios.append(ratio)
+                    line += f", runner/bare {ratio:.3f}"
+                print(line, flush=True)
         store.close()
-    ratio = statistics.median(ratios)
-    rows = [
-        ("overhead: runner / bare loop (median of runs)", f"{ratio:.3f}", ">= 0.97"),
-        ("fleetwise: CV of run medians", f"{cv(medians):.2%}", ""),
-        ("fleetwise: median within-run CV", f"{statistics.median(within):.2%}", ""),
-        ("pyperf: CV of run means", f"{cv(pyperf_means):.2%}", ""),
-        ("pyperf: median within-run CV", f"{statistics.median(pyperf_within):.2%}", ""),
-        ("fleetwise median TFLOP/s (mean of runs)", f"{statistics.mean(medians):.4f}", ""),
-        ("pyperf mean TFLOP/s (mean of runs)", f"{statistics.mean(pyperf_means):.4f}", ""),
-    ]
+    report(todo, args, time.monotonic() - started)
+
+
+def report(todo: list[HarnessCase], args: argparse.Namespace, elapsed: float) -> None:
+    p = f"{args.processes}+ procs, CI {args.ci_target:.0%}" if args.ci_target else args.processes
+    p = f"{p} procs" if not args.ci_target else p
+    head = ["case", "fleetwise 1 proc", f"fleetwise {p}", f"pyperf {args.pyperf_processes} procs"]
+    head += ["runner/bare", "fleetwise <= pyperf"]
+    rows = []
+    for hc in todo:
+        ratio = f"{statistics.median(hc.ratios):.3f}" if hc.ratios else "-"
+        ok = "yes" if cv(hc.fleet_p) <= cv(hc.pyperf) else "no"
+        rows.append(
+            [
+                hc.label,
+                f"{cv(hc.fleet_1):.2%}",
+                f"{cv(hc.fleet_p):.2%}",
+                f"{cv(hc.pyperf):.2%}",
+                ratio,
+                ok,
+            ]
+        )
+    print(f"\nCV of run medians (fleetwise) / run means (pyperf), {args.runs} runs each, ")
+    print(f"{args.values} values per process, min_time {args.min_sample_time} s; {elapsed:.0f} s")
     if args.markdown:
-        print("\n| figure | value | goal |\n|---|---|---|")
-        for name, value, goal in rows:
-            print(f"| {name} | {value} | {goal} |")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
     else:
-        for name, value, goal in rows:
-            print(f"{name:48s} {value:>10s} {goal}")
+        widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(head)]
+        print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    for hc in todo:
+        print(f"{hc.label}: stops {', '.join(hc.stops)}")
 
 
 if __name__ == "__main__":
