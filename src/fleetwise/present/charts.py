@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import altair as alt
 
@@ -284,31 +284,30 @@ def tornado(bars: Sequence[TornadoBar], base_npv: float) -> Chart:
     return out
 
 
-@dataclass(frozen=True)
-class Step:
-    """One bar of a waterfall: a ledger bucket's GPU-hours (``total`` for capacity and the
-    productive remainder, which stand on the axis; the others hang from the running level;
-    ``unknown`` marks time no evidence splits, drawn grey rather than as a loss)."""
+class Bar(Protocol):
+    """A waterfall bar (``usecases.story.Bar``): a ledger bucket's GPU-hours a year and
+    its kind: ``total`` (capacity, productive: standing on the axis), ``loss`` (hanging
+    from the running level) or ``unattributed`` (the same, drawn grey)."""
 
-    label: str
-    gpu_hours: float
-    total: bool = False
-    unknown: bool = False
+    @property
+    def label(self) -> str: ...
+    @property
+    def gpu_hours_per_year(self) -> float: ...
+    @property
+    def kind(self) -> str: ...
 
 
-def waterfall(steps: Sequence[Step], title: str = "where the GPU-hours go") -> Chart:
+def waterfall(steps: Sequence[Bar], title: str = "where the GPU-hours go (a year)") -> Chart:
     """Capacity down to productive GPU-hours: each loss bucket a bar falling from the level
     the previous ones left, the totals standing on the axis, with their share as a label."""
     rows = []
-    level = steps[0].gpu_hours if steps else 0.0
+    level = steps[0].gpu_hours_per_year if steps else 0.0
     capacity = level if level > 0 else 1.0
     for n, s in enumerate(steps):
-        if s.total:
-            lo, hi = 0.0, s.gpu_hours
-            if n == 0:
-                level = s.gpu_hours
+        if s.kind == "total":
+            lo, hi = 0.0, s.gpu_hours_per_year
         else:
-            lo, hi = level - s.gpu_hours, level
+            lo, hi = level - s.gpu_hours_per_year, level
             level = lo
         rows.append(
             {
@@ -316,9 +315,9 @@ def waterfall(steps: Sequence[Step], title: str = "where the GPU-hours go") -> C
                 "bucket": s.label,
                 "lo": lo,
                 "hi": hi,
-                "gpu_hours": s.gpu_hours,
-                "share": s.gpu_hours / capacity,
-                "kind": "total" if s.total else "unattributed" if s.unknown else "loss",
+                "gpu_hours": s.gpu_hours_per_year,
+                "share": s.gpu_hours_per_year / capacity,
+                "kind": s.kind,
             }
         )
     base = alt.Chart(_data(rows)).encode(

@@ -66,6 +66,11 @@ def current_analyses(analyses: list[AnalysisRecord]) -> list[AnalysisRecord]:
     return sorted(latest.values(), key=lambda a: a.id)
 
 
+def current_findings(analyses: list[AnalysisRecord]) -> list[Finding]:
+    """Findings of the latest analysis of each input (earlier ones are superseded)."""
+    return [f for a in current_analyses(analyses) for f in a.findings]
+
+
 def evidence_of(a: AnalysisRecord, hosts: dict[int, str]) -> str:
     """What an analysis was computed from, as the profile's ``workloads`` patterns see it."""
     if a.kind == "trace":

@@ -14,14 +14,9 @@ from fleetwise.plan.fleet import FleetProfile
 from fleetwise.plan.scoring import Assumptions, Ranked, ScoreName, rank
 from fleetwise.store import Store
 from fleetwise.usecases.diagnose import diagnose_run
-from fleetwise.usecases.ledger import LedgerView, current_analyses, ledger_for
+from fleetwise.usecases.ledger import LedgerView, current_findings, ledger_for
 
 OPEN = (ActionStatus.PROPOSED, ActionStatus.APPROVED, ActionStatus.IN_PROGRESS)
-
-
-def current_findings(store: Store) -> list[Finding]:
-    """Findings of the latest analysis of each input (earlier ones are superseded)."""
-    return [f for a in current_analyses(store.analyses()) for f in a.findings]
 
 
 def backed(action: Action, claims: ClaimSet) -> Action:
@@ -91,7 +86,7 @@ def seed_backlog(store: Store, profile: FleetProfile, run: int | None = None) ->
     updated, relinked to the current findings, never added twice; its status stays."""
     if run is not None:
         diagnose_run(store, run, profile)
-    findings = current_findings(store)
+    findings = current_findings(store.analyses())
     candidates, unknown = seed_actions(findings, (), store.kpis())
     view = ledger_for(store, profile)
     current_ids = {f.id for f in findings}

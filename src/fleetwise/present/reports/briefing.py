@@ -27,28 +27,11 @@ NO_KPIS = "no KPIs defined: fleetwise kpi add FILE"
 
 
 def ledger_section(facts: Facts) -> Section:
-    """Where the fleet's GPU-hours went: the ledger's buckets, summing to capacity."""
+    """Where the fleet's GPU-hours went: the ledger's buckets, summing to capacity (its
+    capacity and productive share head page 1, in ``headline``)."""
     view = facts.ledger
-    lg = view.ledger
     src = f"fleetwise ledger ({view.period.label})"
-    cap_year = lg.capacity * view.per_year
-    figures = [
-        Figure(
-            key="ledger.capacity_gpu_hours_per_year",
-            label=f"capacity: {count(lg.inventory.gpus if lg.inventory else 0)} GPUs "
-            f"x {count(facts.profile.hours_per_year)} h",
-            value=cap_year,
-            text=f"{count(cap_year)} GPU-h/yr ({usd(view.usd_per_year(lg.capacity))}/yr)",
-            source=src,
-        ),
-        Figure(
-            key="ledger.productive_share",
-            label="productive (where runtime evidence says so; the rest is unattributed)",
-            value=lg.share("productive"),
-            text=percent(lg.share("productive")),
-            source=src,
-        ),
-    ]
+    figures: list[Figure] = []
     rows = []
     for line in view.lines():
         figures.append(
@@ -76,8 +59,8 @@ def ledger_section(facts: Facts) -> Section:
         source=src,
     )
     return Section(
-        key="ledger",
-        title="Where the fleet's GPU-hours go",
+        key="ledger_detail",
+        title="The fleet ledger",
         figures=figures,
         tables=[table],
         paragraphs=[*view.notes, f"Assumptions: {facts.profile.describe()}"],
@@ -362,10 +345,6 @@ def headline(facts: Facts) -> Section:
     cap_year = lg.capacity * view.per_year
     productive = lg.share("productive")
     sentence = story.headline(view, facts.recoverable, facts.ranked)
-    steps = [
-        charts.Step(b.label, b.gpu_hours_per_year, b.kind == "total", b.kind == "unattributed")
-        for b in story.waterfall(view)
-    ]
     return Section(
         key="headline",
         title="The answer",
@@ -391,7 +370,7 @@ def headline(facts: Facts) -> Section:
             areas.chart(
                 "waterfall",
                 "where the GPU-hours go (a year)",
-                charts.waterfall(steps, "where the GPU-hours go (a year)"),
+                charts.waterfall(story.waterfall(view)),
             )
         ],
     )
@@ -496,8 +475,6 @@ def build_briefing(
     top_risks.items = top_risks.items[:3]
     summary = [headline(facts), the_ask(facts), top_risks, assumptions(facts)]
     ledger = ledger_section(facts)
-    ledger.key, ledger.title = "ledger_detail", "The fleet ledger"
-    ledger.figures = ledger.figures[2:]  # capacity and productive share are on page 1
     loss, act = losses(facts), top_actions(facts)
     act_table = act.tables
     act.tables = []

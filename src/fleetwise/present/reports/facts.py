@@ -17,7 +17,6 @@ from typing import TypeVar
 from fleetwise.errors import FleetwiseError
 from fleetwise.models import (
     Action,
-    ActionStatus,
     AnalysisRecord,
     Decision,
     Experiment,
@@ -37,7 +36,7 @@ from fleetwise.plan.rollout import ScheduledItem, schedule
 from fleetwise.plan.scoring import Ranked
 from fleetwise.store import Store
 from fleetwise.usecases.capacity import Outlook, outlook
-from fleetwise.usecases.ledger import LedgerView, current_analyses
+from fleetwise.usecases.ledger import LedgerView, current_findings
 from fleetwise.usecases.plan import Recoverable, plan_totals
 from fleetwise.usecases.provenance import Input
 from fleetwise.usecases.provenance import inputs as input_list
@@ -47,7 +46,6 @@ T = TypeVar("T")
 #: Scenarios for "what if demand grows faster" (growth per year, plan efficiency gain),
 #: the same as ``fleetwise capacity forecast --growth G``.
 GROWTH_CASES = (("growth 50%/yr", 0.5, 0.0), ("growth 100%/yr", 1.0, 0.0))
-OPEN = (ActionStatus.PROPOSED, ActionStatus.APPROVED, ActionStatus.IN_PROGRESS)
 
 
 @dataclass
@@ -101,12 +99,6 @@ class Facts:
     def finding_source(self, f: Finding) -> str:
         kind = self.analysis_kind.get(f.analysis_id or -1, "?")
         return f"finding {f.id}, {kind} analysis {f.analysis_id}"
-
-
-def current_findings(analyses: list[AnalysisRecord]) -> list[Finding]:
-    """Findings of the latest analysis of each (kind, input): diagnosing the same input
-    twice must not count its losses twice."""
-    return [f for a in current_analyses(analyses) for f in a.findings]
 
 
 def _attempt(problems: dict[str, str], key: str, call: Callable[[], T]) -> T | None:

@@ -4,7 +4,6 @@ ledger`` and the briefing."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,20 +15,9 @@ from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.store.schema import AnalysisRow, JobRow, NodeRow, ProcessEventRow, RunRow
 from fleetwise.usecases import story
-from fleetwise.usecases.ledger import LedgerView, ledger_for
+from fleetwise.usecases.ledger import BucketLine, ledger_for
 from fleetwise.usecases.plan import plan_totals
 from fleetwise.usecases.provenance import inputs
-
-
-class BucketRow(BaseModel):
-    bucket: str
-    label: str
-    gpu_hours: float
-    share: float
-    gpu_hours_per_year: float
-    usd_per_year: float
-    confidence: str
-    evidence: list[str]
 
 
 class SliceRow(BaseModel):
@@ -44,7 +32,7 @@ class LedgerPage(BaseModel):
     period: str
     capacity_gpu_hours: float
     capacity_gpu_hours_per_year: float
-    buckets: list[BucketRow]
+    buckets: list[BucketLine]
     goodput: dict[str, float | None]
     ettr: list[dict[str, Any]]
     teams: list[SliceRow]
@@ -58,10 +46,6 @@ class LedgerPage(BaseModel):
     inputs: list[dict[str, str]]
     #: False when no job log is stored: allocation is unknown and all of it unattributed.
     has_jobs: bool
-
-
-def _buckets(view: LedgerView) -> list[BucketRow]:
-    return [BucketRow(**asdict(line)) for line in view.lines()]
 
 
 def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[LedgerPage]:
@@ -80,7 +64,7 @@ def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[Ledger
         ),
         capacity_gpu_hours=lg.capacity,
         capacity_gpu_hours_per_year=lg.capacity * view.per_year,
-        buckets=_buckets(view),
+        buckets=view.lines(),
         goodput=dict(lg.goodput),
         ettr=[dict(r) for r in lg.ettr],
         teams=[SliceRow(name=n, buckets=dict(v)) for n, v in lg.by_team.items()],
@@ -102,20 +86,7 @@ def ledger_page(reader: StoreReader, charts_wanted: bool = False) -> Page[Ledger
     )
     page = Page(data)
     bars = story.waterfall(view)
-    add_chart(
-        page,
-        "waterfall",
-        lambda: charts.waterfall(
-            [
-                charts.Step(
-                    b.label, b.gpu_hours_per_year, b.kind == "total", b.kind == "unattributed"
-                )
-                for b in bars
-            ],
-            "where the GPU-hours go (a year)",
-        ),
-        charts_wanted,
-    )
+    add_chart(page, "waterfall", lambda: charts.waterfall(bars), charts_wanted)
     trend = [
         {"month": m.name, "bucket": LABELS[b], "gpu_hours": m.buckets.get(b, 0.0)}
         for m in data.months

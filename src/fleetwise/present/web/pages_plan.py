@@ -15,13 +15,13 @@ from fleetwise.plan.decisions import decision_log
 from fleetwise.plan.kpis import KPIState, kpi_state, readings
 from fleetwise.plan.scoring import Assumptions, ScoreName, rank
 from fleetwise.present.charts import kpi_progress
-from fleetwise.present.reports.facts import OPEN, current_findings
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import SERIES_TABLES, StoreReader
 from fleetwise.store.schema import AnalysisRow, KPIRow
 from fleetwise.units import amount
 from fleetwise.usecases import story
-from fleetwise.usecases.plan import PlanTotals, plan_totals
+from fleetwise.usecases.ledger import current_findings
+from fleetwise.usecases.plan import OPEN, PlanTotals, plan_totals
 
 #: What a KPI's state is computed from.
 KPI_TABLES: tuple[type[Any], ...] = (*SERIES_TABLES, AnalysisRow, KPIRow)
