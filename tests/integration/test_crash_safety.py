@@ -84,7 +84,12 @@ def test_sigkill_at_random_moments_never_loses_or_duplicates(tmp_path: Path) -> 
         # Even trials: any moment of the process's life (start-up, schema, cases, commits);
         # odd ones: a moment while its run exists, so that a loaded machine, whose start-up
         # takes most of the time, still kills runs in the middle.
-        delay = rng.uniform(0.0 if trial % 2 == 0 else created, length)
+        # (the first half of the run's life: the cases themselves are short).
+        delay = (
+            rng.uniform(0.0, length)
+            if trial % 2 == 0
+            else rng.uniform(created, (created + length) / 2)
+        )
         proc = subprocess.Popen(
             [sys.executable, "-m", "fleetwise", "bench", "run", str(suite), "--db", str(db)],
             stdout=subprocess.DEVNULL,
