@@ -95,6 +95,8 @@ Rows = Annotated[int, Field(ge=1, le=MAX_ROWS)]
 Workers = Annotated[int, Field(ge=1, le=4096)]
 #: A random seed (32 bits: what every NumPy generator accepts).
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+#: Points of a change-point detection window (two at least; a million is a typo).
+WindowPoints = Annotated[int, Field(ge=2, le=1_000_000)]
 #: A calendar date in a sane range.
 Day = Annotated[date, AfterValidator(_in_years)]
 #: A time in a sane range.

@@ -20,7 +20,7 @@ from fleetwise.analyze.regressions import (
     gate,
     store_series_changes,
 )
-from fleetwise.checked import Magnitude, Moment, PValue
+from fleetwise.checked import Magnitude, Moment, PValue, WindowPoints
 from fleetwise.collect.importers import otava_csv
 from fleetwise.errors import InputError
 from fleetwise.models import Direction, ResultRecord, Series
@@ -117,10 +117,14 @@ def _series_doc(s: Series) -> dict[str, Any]:
     return {"id": s.key.id, **s.key.model_dump(mode="json"), "points": len(s.points)}
 
 
-def _config(max_pvalue: float, min_magnitude: float, otava: bool) -> ChangePointConfig:
-    if otava:
-        return ChangePointConfig(otava_compatible=True)
-    return ChangePointConfig(max_pvalue=max_pvalue, min_magnitude=min_magnitude)
+def _config(
+    max_pvalue: float, min_magnitude: float, otava: bool, window: int | None
+) -> ChangePointConfig:
+    """The options as given, in either mode: ``--otava-compatible`` changes the algorithm
+    (and the default window, 50), never which options are honoured."""
+    return ChangePointConfig(
+        max_pvalue=max_pvalue, min_magnitude=min_magnitude, window=window, otava_compatible=otava
+    )
 
 
 MaxP = Annotated[
@@ -130,7 +134,18 @@ MinMag = Annotated[
     float,
     typer.Option(help="Ignore changes smaller than this (0.02 = 2%).", callback=checked(Magnitude)),
 ]
-Otava = Annotated[bool, typer.Option(help="Apache Otava 0.8's defaults and algorithm.")]
+Otava = Annotated[
+    bool,
+    typer.Option(help="Apache Otava 0.8's algorithm (with the p, magnitude and window given)."),
+]
+Window = Annotated[
+    int | None,
+    typer.Option(
+        help="Points per detection window (Otava's --window): default 64, or 50 with "
+        "--otava-compatible.",
+        callback=checked(WindowPoints),
+    ),
+]
 
 
 def _one_series(store: Store, spec: str) -> Series:
@@ -158,13 +173,13 @@ def history_cmd(
     max_pvalue: MaxP = 0.001,
     min_magnitude: MinMag = 0.0,
     otava_compatible: Otava = False,
+    window: Window = None,
 ) -> None:
     """One series over runs, with its change points marked."""
+    config = _config(max_pvalue, min_magnitude, otava_compatible, window)
     with open_store(db, must_exist=True) as store:
         s = _one_series(store, series)
-        changes = store_series_changes(
-            s, _config(max_pvalue, min_magnitude, otava_compatible), _envs(store, [s])
-        )
+        changes = store_series_changes(s, config, _envs(store, [s]))
     if json_out:
         print_json(
             {
@@ -253,10 +268,11 @@ def regressions_cmd(
     max_pvalue: MaxP = 0.001,
     min_magnitude: MinMag = 0.0,
     otava_compatible: Otava = False,
+    window: Window = None,
     db: DbOption = None,
 ) -> None:
     """Find change points in benchmark history (the store's series, or a CSV file)."""
-    config = _config(max_pvalue, min_magnitude, otava_compatible)
+    config = _config(max_pvalue, min_magnitude, otava_compatible, window)
     if csv_file is not None:
         if fail_on is FailOn.regression and direction is None:
             raise InputError(f"{csv_file}: say --direction higher|lower to gate on regressions")
