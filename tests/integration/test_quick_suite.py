@@ -32,7 +32,14 @@ def test_quick_suite_covers_every_layer_with_ci_and_efficiency(tmp_path: Path) -
         check=True,
         env=env,
     )
-    results = json.loads(shown.stdout)["results"]
+    doc = json.loads(shown.stdout)
+    results = doc["results"]
+    # The machine's tuning state goes with the run, judged with the same advice as `env`.
+    from fleetwise.collect.system_state import machine_advice
+
+    state = doc["run"]["config"]["system_state"]
+    assert state["cpu"]["affinity"] and doc["machine_advice"] == machine_advice(state)
+    assert "machine set-up" in run.stdout
     failed = [(r["benchmark"], r["error"]) for r in results if r["status"] != "ok"]
     assert not failed
     assert {r["layer"] for r in results} == {"compute", "storage", "orchestration", "network"}

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fleetwise.collect.system_state import system_state
+
 #: Environment variables that change what a benchmark measures.
 ENV_VARS = (
     "CUDA_VISIBLE_DEVICES",
@@ -37,7 +39,7 @@ ENV_VARS = (
 )
 ENV_PREFIXES = ("NCCL_", "FLEETWISE_PEAK_")
 #: Fields that change from moment to moment; excluded from the hash.
-VOLATILE = ("load", "captured_at", "git")
+VOLATILE = ("load", "captured_at", "git", "system")
 #: Stable-looking fields that still vary without meaning: the current clock (it follows
 #: load) and where the interpreter happens to live.
 UNHASHED = re.compile(r"^(cpu\.mhz|python\.executable|gpus\[\d+\]\.sm_clock_mhz)$")
@@ -292,6 +294,10 @@ def fingerprint(cwd: Path | None = None) -> dict[str, Any]:
         "env": env_vars(),
         "git": git_info(cwd),
         "load": load_state(),
+        # Tuning and throttle state (collect/system_state.py): recorded with every run and
+        # judged by machine_advice, but kept out of the hash so that, say, a governor
+        # change shows as advice on the run rather than a new environment.
+        "system": system_state(gpus=bool(gpu["gpus"])),
         "captured_at": datetime.now(UTC).isoformat(),
     }
 

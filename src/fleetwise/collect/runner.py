@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleetwise.collect import fingerprint as fpmod
+from fleetwise.collect import system_state as sysstate
 from fleetwise.collect.benchmarks.base import get_benchmark
 from fleetwise.collect.executors import local
 from fleetwise.collect.suite import Case, Suite
@@ -110,8 +111,12 @@ def outcome_to_results(
     load_avg: float | None = None,
     cores: int | None = None,
     steal_pct: float | None = None,
+    flags: Sequence[str] = (),
 ) -> list[ResultRecord]:
-    """Turn a worker's outcome into one stored result per metric, with summaries."""
+    """Turn a worker's outcome into one stored result per metric, with summaries.
+
+    ``flags``: what throttled while the case ran (system_state.case_flags); they go with
+    every metric's warnings, since each metric measured the throttle."""
     bench = get_benchmark(case.benchmark)
     status = ResultStatus(outcome.get("status", "failed"))
     finished = datetime.now(UTC)
@@ -139,7 +144,7 @@ def outcome_to_results(
         efficiency = None
         if summary is not None and peak is not None and peak.value > 0 and peak.unit == spec.unit:
             efficiency = summary.median / peak.value
-        warnings = list(notes)
+        warnings = [*notes, *flags]
         if efficiency is not None and efficiency > 1.0 and peak is not None:
             warnings.append(
                 f"efficiency {efficiency:.0%} exceeds the peak ({peak.source}); the peak is "
@@ -207,7 +212,9 @@ def run_suite(
 ) -> RunOutcome:
     """Run every case of ``suite`` into a new run of ``store``."""
     env_id, fp = _capture_environment(store)
-    config = {**suite.config(), "start_state": fp["load"]}
+    # The environment row is shared by runs with one hash, so what varies per run (load,
+    # the tuning and throttle state) goes with the run.
+    config = {**suite.config(), "start_state": fp["load"], "system_state": fp["system"]}
     run = store.create_run(suite.name, config, tags=tags, environment_id=env_id)
     return _execute(store, run, suite, env_id, fp, workdir, observer, execute)
 
@@ -249,6 +256,7 @@ def _execute(
     done = store.done_case_keys(run.id)
     todo = [c for c in suite.cases if c.key not in done]
     cores = fp.get("cpu", {}).get("cores")
+    with_gpus = bool(fp.get("gpus"))
     run_times = fpmod.cpu_times()
     if observer:
         observer.run_started(run, suite.cases, len(todo))
@@ -260,11 +268,13 @@ def _execute(
                 observer.case_started(case)
             started = datetime.now(UTC)
             before = fpmod.cpu_times()
+            throttle_before = sysstate.throttle_snapshot(with_gpus)
             case_dir = run_dir / f"case-{case.index:03d}"
             try:
                 outcome = run_case(case, case_dir)
             finally:
                 shutil.rmtree(case_dir, ignore_errors=True)
+            flags = sysstate.case_flags(throttle_before, sysstate.throttle_snapshot(with_gpus))
             records = outcome_to_results(
                 case,
                 outcome,
@@ -273,6 +283,7 @@ def _execute(
                 load_avg=_loadavg(),
                 cores=cores,
                 steal_pct=fpmod.steal_pct(before, fpmod.cpu_times()),
+                flags=flags,
             )
             ids = store.add_results(run.id, records)
             for rec, rid in zip(records, ids, strict=True):

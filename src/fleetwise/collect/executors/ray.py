@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fleetwise.collect import fingerprint as fpmod
+from fleetwise.collect import system_state as sysstate
 from fleetwise.collect.executors import local
 from fleetwise.collect.runner import (
     RunInterrupted,
@@ -101,9 +102,14 @@ class _CaseRunner:
     def run(self, case: Case, workdir: str) -> dict[str, Any]:
         started = datetime.now(UTC)
         before = fpmod.cpu_times()
+        # GPU state comes from nvidia-smi, so a node without it reads none.
+        throttle_before = sysstate.throttle_snapshot(with_gpus=True)
         case_dir = Path(workdir) / f"case-{case.index:03d}"
         outcome = local.run_case(case, case_dir, seed=case.index)
         return {
+            "flags": sysstate.case_flags(
+                throttle_before, sysstate.throttle_snapshot(with_gpus=True)
+            ),
             "outcome": outcome,
             "started_at": started.isoformat(),
             "load_avg": os.getloadavg()[0],
@@ -195,6 +201,7 @@ def run_suite_on_ray(
                 load_avg=done["load_avg"],
                 cores=done["cores"],
                 steal_pct=done["steal_pct"],
+                flags=done.get("flags", ()),
             )
             store.add_results(run.id, records)
             if observer:

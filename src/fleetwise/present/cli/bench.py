@@ -16,6 +16,7 @@ from fleetwise.checked import Id, Rows
 from fleetwise.collect.benchmarks.base import registry
 from fleetwise.collect.runner import RunInterrupted, RunOutcome, resume, run_suite
 from fleetwise.collect.suite import Case, Suite, builtin_suites, load_suite
+from fleetwise.collect.system_state import run_advice
 from fleetwise.config import work_dir
 from fleetwise.errors import InputError
 from fleetwise.models import ResultRecord, RunRecord
@@ -32,6 +33,7 @@ from fleetwise.present.cli.common import (
     stdout,
 )
 from fleetwise.present.cli.render import (
+    machine_view,
     node_outliers_view,
     results_view,
     runs_table,
@@ -86,13 +88,16 @@ def _report(store: Store, outcome: RunOutcome, json_out: bool) -> None:
     out = stdout()
     title = f"run {outcome.run.id}: {outcome.run.suite} ({outcome.run.status.value})"
     out.print(results_view(outcome.results, title=title))
+    out.print(machine_view(run_advice(outcome.run.config)))
     out.print(f"stored in {store.display_url}")
 
 
 def _document(store: Store, run: RunRecord) -> dict[str, object]:
     results = store.results(run.id)
     env_ids = sorted({i for i in [run.environment_id, *(r.environment_id for r in results)] if i})
-    return run_document(run, results, [store.get_environment(i) for i in env_ids])
+    doc = run_document(run, results, [store.get_environment(i) for i in env_ids])
+    doc["machine_advice"] = run_advice(run.config)
+    return doc
 
 
 @app.command("run")

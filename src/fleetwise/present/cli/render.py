@@ -139,6 +139,16 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     return table
 
 
+def machine_view(advice: Sequence[str]) -> Text:
+    """The machine's set-up advice (system_state.machine_advice), or that there is none."""
+    if not advice:
+        return Text("machine set-up: nothing to fix that this kernel exposes", style="dim")
+    text = Text("machine set-up (docs/reproducibility.md):", style="yellow")
+    for line in advice:
+        text.append(f"\n  - {line}", style="default")
+    return text
+
+
 def environment_table(fp: Mapping[str, Any]) -> Table:
     from fleetwise.collect.fingerprint import flatten
 
