@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import altair as alt
 
+from fleetwise import units
+from fleetwise.analyze.valuestream import ValueStream
 from fleetwise.errors import MissingDependencyError
 from fleetwise.models import Series
 from fleetwise.plan.capacity import Forecast
@@ -364,6 +366,64 @@ def ledger_trend(rows: Sequence[Mapping[str, Any]], title: str = "the ledger by 
         .transform_calculate(rank=f"indexof({order!r}, datum.bucket)")
     )
     out: Chart = chart.properties(title=title, width=WIDTH, height=HEIGHT)
+    return out
+
+
+_VSM_PARTS = alt.Scale(domain=["wait", "active"], range=["#bdbdbd", "#1565c0"])
+
+
+def _ladder(vs: ValueStream, state: str, height: int) -> Any:
+    rows = []
+    for n, r in enumerate(vs.ladder):
+        for part, lo, hi in (
+            ("wait", r.wait_start_hours, r.active_start_hours),
+            ("active", r.active_start_hours, r.end_hours),
+        ):
+            rows.append(
+                {
+                    "order": n,
+                    "step": r.step.name + ("  (constraint)" if r.constraint else ""),
+                    "part": part,
+                    "lo": lo,
+                    "hi": hi,
+                    "hours": hi - lo,
+                    "ca": r.step.complete_accurate,
+                    "constraint": r.constraint,
+                }
+            )
+    title = (
+        f"{state}: lead time {units.duration(vs.lead_time_hours)}, flow efficiency "
+        f"{units.percent(vs.flow_efficiency)}, "
+        f"rolled %C&A {units.percent(vs.rolled_complete_accurate)}"
+    )
+    return (
+        alt.Chart(_data(rows))
+        .mark_bar(strokeWidth=2)
+        .encode(
+            y=alt.Y("step:N", sort=alt.SortField("order"), title=None),
+            x=alt.X("lo:Q", title="hours from the start of the stream"),
+            x2="hi:Q",
+            color=alt.Color("part:N", scale=_VSM_PARTS, title=None),
+            stroke=alt.condition("datum.constraint", alt.value("#c62828"), alt.value(None)),
+            tooltip=[
+                "step:N",
+                "part:N",
+                alt.Tooltip("hours:Q", format=",.2f"),
+                alt.Tooltip("ca:Q", format=".0%", title="%C&A"),
+            ],
+        )
+        .properties(title=title, width=WIDTH, height=height)
+    )
+
+
+def value_stream_map(current: ValueStream, future: ValueStream | None = None) -> Chart:
+    """The lead-time ladder: each step's wait (grey) then its active time (blue) along the
+    stream, the constraint outlined in red; the future state below on the same axis."""
+    height = max(18 * len(current.ladder), 60)
+    charts = [_ladder(current, "current", height)]
+    if future is not None:
+        charts.append(_ladder(future, "future", height))
+    out: Chart = alt.vconcat(*charts).resolve_scale(x="shared")
     return out
 
 

@@ -23,10 +23,12 @@ from fleetwise.present.cli.common import (
     stdout,
 )
 from fleetwise.present.cli.removal import ByOption, WhyOption, show_removal, who
+from fleetwise.present.cli.sustain import watch_cmd
 from fleetwise.store import Store
 from fleetwise.units import sig
 
 app = typer.Typer(help="KPIs: baseline, goal, current value and status.", no_args_is_help=True)
+app.command("watch")(watch_cmd)
 
 Today = Annotated[
     date | None,

@@ -42,10 +42,12 @@ from fleetwise.present.cli.render_process import (
     oncall_view,
     pipeline_view,
 )
+from fleetwise.present.cli.valuestream import map_cmd
 from fleetwise.store import Store
 from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(help="Delivery and on-call: DORA metrics, pipeline bottlenecks, on-call load.")
+app.command("map")(map_cmd)
 
 
 class FormatOpt(StrEnum):
