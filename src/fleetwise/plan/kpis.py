@@ -7,6 +7,9 @@ A KPI's source is one of:
   lists ids); each run's median is a reading.
 - ``analysis:<kind>:<dotted.key>``: the number at ``dotted.key`` in the summary of every
   stored analysis of ``kind`` (cluster, process, on-call...); each analysis is a reading.
+- ``survey:<construct or item key>[:score|mean|top2|enps]``: that figure of every stored
+  survey wave (``fleetwise survey import``; a construct's default is its 0-100 score, an
+  item's its mean); each wave is a reading, dated by its last response.
 
 Status (on track / at risk / off track) projects the trend to the goal date: the Theil-Sen
 slope (the median of pairwise slopes, robust to one bad run) of the readings since the
@@ -35,6 +38,7 @@ from fleetwise.models import KPI, AnalysisRecord, Series
 from fleetwise.plan import yamlfile
 
 Status = Literal["on track", "at risk", "off track"]
+SURVEY_METRICS = ("score", "mean", "top2", "enps")
 AT_RISK_PROGRESS = 0.5
 
 
@@ -54,9 +58,13 @@ def _parse_source(source: str) -> tuple[str, str, str]:
         akind, _, key = rest.partition(":")
         if akind and key:
             return kind, akind, key
+    if kind == "survey":
+        name, _, metric = rest.partition(":")
+        if name and metric in ("", *SURVEY_METRICS):
+            return kind, name, metric
     raise InputError(
-        f"KPI source {source!r}: expected series:<series id prefix> or "
-        "analysis:<kind>:<summary.key>"
+        f"KPI source {source!r}: expected series:<series id prefix>, "
+        "analysis:<kind>:<summary.key> or survey:<construct|item>[:score|mean|top2|enps]"
     )
 
 
@@ -101,11 +109,28 @@ def readings(
             for s in found
             for p in s.points
         ]
+    if kind == "survey":
+        return _survey_readings(ref, key, analyses)
     out = []
     for a in analyses:
         value = _dig(a.summary, key) if a.kind == ref else None
         if value is not None:
             out.append(Reading(time=a.created_at, value=value, ref=f"analysis:{a.id}"))
+    return sorted(out, key=lambda r: r.time)
+
+
+def _survey_readings(name: str, metric: str, analyses: Sequence[AnalysisRecord]) -> list[Reading]:
+    """Construct ``name`` (else item ``name``) of each stored survey wave."""
+    out = []
+    for a in analyses:
+        if a.kind != "survey" or not isinstance(a.summary.get("date"), str):
+            continue
+        for group, default in (("constructs", "score"), ("items", "mean")):
+            value = _dig(a.summary, f"{group}.{name}.{metric or default}")
+            if value is not None:
+                when = datetime.fromisoformat(a.summary["date"])
+                out.append(Reading(time=when, value=value, ref=f"analysis:{a.id}"))
+                break
     return sorted(out, key=lambda r: r.time)
 
 

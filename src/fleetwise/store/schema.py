@@ -288,3 +288,116 @@ class RetrospectiveRow(Base):
     team: Mapped[str] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SurveyWaveRow(Base):
+    """One imported survey wave; its name is unique, so importing a wave again replaces it
+    (its responses go with it). ``items`` is the question map as applied."""
+
+    __tablename__ = "survey_waves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(32))
+    team_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    items: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class SurveyResponseRow(Base):
+    """One response of a wave: the line it came from and its answers by item key."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_waves.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    team: Mapped[str] = mapped_column(String(255), default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NoteRow(Base):
+    """An interview, shadowing or focus-group note; ``key`` (its front-matter id, else its
+    path) is unique, so adding the same note again replaces it."""
+
+    __tablename__ = "people_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    held_on: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    team: Mapped[str] = mapped_column(String(255), index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Title, roles, tags, links, quotes and the body.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StakeholderRow(Base):
+    """A stakeholder of the initiative (``plan.alignment.Stakeholder``): the register's
+    name is unique; influence and interest on 1-5; the stance they started with."""
+
+    __tablename__ = "alignment_stakeholders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(255), default="")
+    team: Mapped[str] = mapped_column(String(255), default="")
+    influence: Mapped[int] = mapped_column(Integer)
+    interest: Mapped[int] = mapped_column(Integer)
+    stance: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RaciRow(Base):
+    """One letter of an action's RACI: who is Responsible, Accountable, Consulted, Informed."""
+
+    __tablename__ = "alignment_raci"
+
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_actions.id", ondelete="CASCADE"), primary_key=True
+    )
+    stakeholder_id: Mapped[int] = mapped_column(
+        ForeignKey("alignment_stakeholders.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(1), primary_key=True)
+
+
+class MeetingRow(Base):
+    """A stakeholder meeting; ``key`` (date and title, or the file's own id) is unique so
+    adding the same file again replaces it. Attendees, objections, answers and the
+    decisions it logged live in ``data``."""
+
+    __tablename__ = "alignment_meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    held_on: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class StanceRow(Base):
+    """A stakeholder's stance as a meeting recorded it (opposed, neutral, supportive)."""
+
+    __tablename__ = "alignment_stances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stakeholder_id: Mapped[int] = mapped_column(
+        ForeignKey("alignment_stakeholders.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("alignment_meetings.id", ondelete="CASCADE"), index=True
+    )
+    held_on: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stance: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -52,8 +52,10 @@ from fleetwise.models import (
 )
 from fleetwise.store import plan as plan_rows
 from fleetwise.store import removal
+from fleetwise.store.alignment import AlignmentStore
 from fleetwise.store.findings import add_analysis, query_analyses
 from fleetwise.store.jobs import add_jobs, query_jobs, query_nodes, replace_nodes
+from fleetwise.store.people import PeopleStore
 from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import (
@@ -104,7 +106,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store:
+class Store(PeopleStore, AlignmentStore):
     """Everything fleetwise keeps: environments, runs, results."""
 
     def __init__(self, url: str) -> None:
