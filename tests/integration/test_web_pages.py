@@ -163,8 +163,22 @@ def test_process_capacity_plan_retros(client: TestClient) -> None:
     retros = _json(client, "/retros.json")
     assert {r["team"] for r in retros["retrospectives"]} == {"training-infra", EVIL}
     diagnosis = _json(client, "/diagnosis.json")
-    assert diagnosis["analyses_total"] == 3
+    assert diagnosis["analyses_total"] == 4  # dora, pipeline, oncall, the process map
     assert sum(len(g["findings"]) for g in diagnosis["layers"]) == 7
+
+
+def test_process_page_shows_the_value_stream(client: TestClient) -> None:
+    """The twin carries the stored map (examples/process-map.yaml) and its figures; the
+    HTML page draws its ladder chart."""
+    v = _json(client, "/process.json")["value_stream"]
+    assert v["source"] == "yaml:process-map.yaml" and v["order"][0] == "code-review"
+    assert v["lead_time_hours"] == pytest.approx(94.0)
+    assert v["process_time_hours"] == pytest.approx(15.2)
+    assert v["constraint"] == "training-eval" and v["steps"]["training-eval"]["constraint"]
+    assert v["rolled_complete_accurate"] == pytest.approx(0.44884422)
+    assert v["effects"] == [] and v["future"]["lead_time_hours"] == pytest.approx(94.0)
+    html = client.get("/process").text
+    assert 'id="value-stream"' in html and 'id="chart-valuestream"' in html
 
 
 def test_empty_store_pages_say_what_to_run(tmp_path: Path) -> None:

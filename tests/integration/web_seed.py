@@ -103,6 +103,7 @@ def seed(db_path: Path) -> str:
     _cli("process", "dora", "--db", db)
     _cli("process", "pipeline", "--db", db)
     _cli("process", "oncall", "--db", db)
+    _cli("process", "map", "--from-yaml", str(EXAMPLES / "process-map.yaml"), "--db", db)
     _cli("cluster", "import", str(CLUSTERS / "alibaba_pods_head800.csv"), "--db", db)
     _cli("plan", "import", str(EXAMPLES / "actions.yaml"), "--db", db)
     _cli("retro", "add", str(EXAMPLES / "retro.yaml"), "--db", db)

@@ -91,3 +91,13 @@ def stored_state(
     if record is None:
         return None
     return record, future_state(map_from_doc(record.summary), actions, kpis, timeline)
+
+
+def latest_state(
+    store: Store, analyses: Sequence[AnalysisRecord], today: date
+) -> tuple[AnalysisRecord, FutureState] | None:
+    """``stored_state`` with the store's backlog and KPIs, the rollout planned from today."""
+    if latest_map(analyses) is None:
+        return None
+    actions = store.actions()
+    return stored_state(analyses, actions, store.kpis(), _timeline(actions, today))

@@ -8,7 +8,7 @@ page whose data is absent says what to run instead of failing.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,13 @@ from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, s
 from fleetwise.plan.invest import InvestResult, compare, load_scenario, scenario_inputs
 from fleetwise.plan.kpis import readings
 from fleetwise.plan.retro import improvement_report
-from fleetwise.present.charts import dora_trends, forecast_fan, tornado
+from fleetwise.present.charts import dora_trends, forecast_fan, tornado, value_stream_map
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.pages_plan import FindingRow, costliest_findings, finding_row
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.store.schema import AnalysisRow as AnalysisTable
 from fleetwise.store.schema import JobRow
+from fleetwise.usecases.valuestream import latest_state, state_doc
 
 #: Analyses the diagnosis page lists (newest first); their findings are all counted.
 RECENT_ANALYSES = 50
@@ -66,6 +67,8 @@ class ProcessPage(BaseModel):
     dora: dict[str, Any] | None
     pipeline: dict[str, Any] | None
     oncall: dict[str, Any] | None
+    #: The latest process map with the future state of today's backlog (``process map``).
+    value_stream: dict[str, Any] | None = None
     findings: list[FindingRow]
 
 
@@ -211,7 +214,13 @@ def process_page(reader: StoreReader, charts: bool = False) -> Page[ProcessPage]
         oncall=latest["oncall"].summary if latest["oncall"] else None,
         findings=[finding_row(f) for f in findings],
     )
+    vsm = latest_state(reader.store, analyses, datetime.now(UTC).date())
     page = Page(data)
+    if vsm is not None:
+        record, state = vsm
+        data.value_stream = {"analysis_id": record.id, **state_doc(state)}
+        future = state.future if state.effects else None
+        add_chart(page, "valuestream", lambda: value_stream_map(state.current, future), charts)
     weeks = (data.dora or {}).get("weeks") or []
     add_chart(
         page,
