@@ -27,6 +27,8 @@ _ENTRIES: dict[str, tuple[str, str, bool]] = {
     "kpi": ("kpi", "app", True),
     "experiment": ("experiment", "app", True),
     "retro": ("retro", "app", True),
+    "survey": ("survey", "app", True),
+    "notes": ("notes", "app", True),
     "decide": ("decide", "decide_cmd", False),
     "invest": ("invest", "app", True),
     "cluster": ("cluster", "app", True),
@@ -41,6 +43,10 @@ _ENTRIES: dict[str, tuple[str, str, bool]] = {
     "analysis": ("analysis", "app", True),
     "fleet": ("fleet", "app", True),
     "ledger": ("ledger", "ledger_cmd", False),
+    "stakeholder": ("alignment", "stakeholder_app", True),
+    "meeting": ("alignment", "meeting_app", True),
+    "alignment": ("alignment", "alignment_cmd", False),
+    "comms": ("alignment", "comms_app", True),
 }
 
 
