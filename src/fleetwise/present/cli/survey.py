@@ -74,8 +74,8 @@ def wave_tables(report: SurveyReport) -> list[Table]:
         )
         for col in fmt.COMPARISON_COLUMNS:
             ct.add_column(col)
-        for c in report.comparisons:
-            ct.add_row(*fmt.comparison_cells(c))
+        for cmp in report.comparisons:
+            ct.add_row(*fmt.comparison_cells(cmp))
         out.append(ct)
     return out
 
