@@ -41,7 +41,7 @@ PAGES = {
     "/diagnosis": 0,
     "/plan": 0,
     "/capacity": 2,
-    "/process": 1,
+    "/process": 2,
     "/retros": 0,
 }
 
@@ -173,4 +173,21 @@ def test_decision_form_sends_the_token(browser: Any, base_url: str) -> None:
         form.locator("button").click()
     assert "steering committee" in page.inner_text("main")
     assert problems == []
+    page.close()
+
+
+def test_process_page_shows_the_value_stream_map(browser: Any, base_url: str) -> None:
+    """The stored process map: its ladder chart draws one bar per step and part (wait,
+    active), the constraint is named, and the step table lists each step. No seeded action
+    moves a step KPI, so the chart has the current state alone."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base_url + "/process")
+    chart = page.locator("[data-chart=chart-valuestream]")
+    expect(chart).to_have_attribute("data-rendered", "true", timeout=20_000)
+    bars = chart.locator("g.mark-rect path")
+    assert bars.count() == 6 * 2  # six steps x (wait, active)
+    section = page.locator("table.value-stream")
+    expect(section.locator("tr.constraint")).to_contain_text("training-eval")
+    assert section.locator("tbody tr").count() == 6
+    assert "constraint (longest wait)" in page.inner_text("main")
     page.close()
