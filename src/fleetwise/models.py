@@ -6,11 +6,12 @@ them to tables (``store/schema.py``); exports serialise them with ``SCHEMA_VERSI
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from fleetwise.checked import Change, Day, EffortDays, Finite, Impact, Moment, Money, Reach, Share
 
@@ -239,7 +240,9 @@ class AnalysisRecord(BaseModel):
 
 
 #: What a delivery or on-call event is (see ``ProcessEvent``).
-ProcessEventKind = Literal["change", "deployment", "incident", "pipeline_stage", "page"]
+ProcessEventKind = Literal[
+    "change", "deployment", "incident", "pipeline_stage", "page", "infra_change"
+]
 
 
 class ProcessEvent(BaseModel):
@@ -254,6 +257,9 @@ class ProcessEvent(BaseModel):
       ``status`` the result; ``group`` the pipeline (CI run) it belongs to.
     - ``page``: ``time`` created, ``acknowledged_at``, ``ended_at`` resolved, ``status``
       urgency or priority; ``payload`` carries title, escalations and assignee.
+    - ``infra_change``: ``time`` the platform change (driver, CUDA, NCCL, firmware, kernel,
+      scheduler...) was done, ``ended_at`` rolled back; ``group`` its component; ``payload``
+      carries from/to versions and scope.
     """
 
     id: int | None = None
@@ -533,3 +539,116 @@ class Retrospective(BaseModel):
     to_improve: list[str] = Field(default_factory=list)
     action_ids: list[int] = Field(default_factory=list)
     created_at: datetime | None = None
+
+
+# -- the people side: stakeholders, RACI, meetings (plan.alignment, plan.meetings) ----------
+Stance = Literal["opposed", "neutral", "supportive"]
+RaciRole = Literal["R", "A", "C", "I"]
+_LEVEL_WORDS = {"low": 1, "medium": 3, "high": 5}
+
+
+def _level(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in _LEVEL_WORDS:
+        return _LEVEL_WORDS[value.strip().lower()]
+    if isinstance(value, str):
+        raise ValueError("must be low, medium, high or a whole number 1-5")
+    return value
+
+
+#: Influence or interest: low / medium / high (1 / 3 / 5) or a whole number 1-5.
+Level = Annotated[int, BeforeValidator(_level), Field(ge=1, le=5)]
+
+
+class Stakeholder(BaseModel):
+    """A person the initiative must win and keep: the register's entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    name: str = Field(min_length=1, max_length=255)
+    role: str = ""
+    team: str = ""
+    influence: Level
+    interest: Level
+    #: The stance they started with (meetings record how it moves).
+    stance: Stance | None = None
+
+
+class Raci(BaseModel):
+    """One action's RACI by stakeholder name: Responsible, Accountable (one), Consulted,
+    Informed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action_id: int
+    responsible: tuple[str, ...] = ()
+    accountable: str
+    consulted: tuple[str, ...] = ()
+    informed: tuple[str, ...] = ()
+
+    def letters(self) -> list[tuple[RaciRole, str]]:
+        out: list[tuple[RaciRole, str]] = [("R", n) for n in self.responsible]
+        out.append(("A", self.accountable))
+        out += [("C", n) for n in self.consulted]
+        out += [("I", n) for n in self.informed]
+        return out
+
+    def roles_of(self, name: str) -> str:
+        return "".join(r for r in "RACI" if (r, name) in self.letters())
+
+
+class _MeetingPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MeetingDecision(_MeetingPart):
+    action: str = Field(min_length=1)
+    decision: DecisionKind
+    by: str = Field(min_length=1)
+    note: str = ""
+    #: Filled when the file is read: the action the reference names.
+    action_id: int | None = None
+    action_title: str = ""
+
+
+class Objection(_MeetingPart):
+    key: str = ""
+    by: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    action: str = ""
+    answer: str = ""
+    answered_by: str = ""
+    action_title: str = ""
+
+
+class Answer(_MeetingPart):
+    objection: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    answered_by: str = ""
+
+
+class StanceChange(_MeetingPart):
+    stakeholder: str = Field(min_length=1)
+    stance: Stance
+    note: str = ""
+
+
+class Meeting(_MeetingPart):
+    """A stakeholder meeting of the alignment log (``fleetwise meeting add FILE``)."""
+
+    schema_version: int = 1
+    id: str = ""
+    date: Day
+    title: str = Field(min_length=1)
+    attendees: list[str] = Field(default_factory=list)
+    decisions: list[MeetingDecision] = Field(default_factory=list)
+    objections: list[Objection] = Field(default_factory=list)
+    answers: list[Answer] = Field(default_factory=list)
+    stances: list[StanceChange] = Field(default_factory=list)
+    notes: str = ""
+
+    @property
+    def key(self) -> str:
+        """Its identity: the file's ``id``, else its date and title."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
+        return self.id or f"{self.date}:{slug}"

@@ -12,10 +12,12 @@ from pathlib import Path
 from fleetwise.models import ActionStatus, Severity
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.present import charts
-from fleetwise.present.reports import areas, objections
+from fleetwise.present.reports import alignment, areas, objections, valuestream
 from fleetwise.present.reports.areas import NO_JOBS
 from fleetwise.present.reports.facts import Facts, gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent, usd
+from fleetwise.present.reports.people import add_finding_evidence
+from fleetwise.present.reports.people import section as people_section
 from fleetwise.store import Store
 from fleetwise.units import amount, count, percent, sig
 from fleetwise.usecases import story
@@ -479,6 +481,7 @@ def build_briefing(
     act_table = act.tables
     act.tables = []
     finding_items = detail(loss, "top_findings", "Top findings")
+    add_finding_evidence(store, facts, [finding_items])
     action_items = detail(act, "top_actions", "Top actions")
     action_items.tables = act_table
     evidence = [
@@ -498,5 +501,12 @@ def build_briefing(
         generated_at=datetime.now(UTC),
         store=facts.store_url,
         summary=summary,
-        sections=[*evidence, *areas.sections(facts), objections.section(facts)],
+        sections=[
+            *evidence,
+            *areas.sections(facts),
+            people_section(store),
+            valuestream.section(facts),
+            *alignment.sections(facts),
+            objections.section(facts),
+        ],
     )

@@ -35,6 +35,7 @@ from fleetwise.plan.kpis import KPIState, Reading, kpi_state, readings
 from fleetwise.plan.rollout import ScheduledItem, schedule
 from fleetwise.plan.scoring import Ranked
 from fleetwise.store import Store
+from fleetwise.usecases.alignment import AlignmentView, alignment_view
 from fleetwise.usecases.capacity import Outlook, outlook
 from fleetwise.usecases.ledger import LedgerView, current_findings
 from fleetwise.usecases.plan import Recoverable, plan_totals
@@ -80,6 +81,8 @@ class Facts:
     scenario: Path | None
     ledger: LedgerView
     recoverable: Recoverable
+    #: The stakeholder register, meetings and communication plan (None when unreadable).
+    alignment: AlignmentView | None = None
     problems: dict[str, str] = field(default_factory=dict)
     #: Parts left out on purpose (``with_forecast=False``), not failures.
     skipped: dict[str, str] = field(default_factory=dict)
@@ -165,6 +168,7 @@ def gather(
     runs = store.list_runs(limit=1000)
     done = [r for r in runs if r.status is RunStatus.COMPLETED]
     timeline = _attempt(problems, "rollout", lambda: schedule(actions, today, today))
+    people = _attempt(problems, "alignment", lambda: alignment_view(store, today))
     return Facts(
         today=today,
         store_url=store.display_url,
@@ -190,6 +194,7 @@ def gather(
         scenario=scenario,
         ledger=totals.view,
         recoverable=totals.recoverable,
+        alignment=people,
         problems=problems,
         skipped=skipped,
     )

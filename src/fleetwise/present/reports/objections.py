@@ -7,12 +7,15 @@
 - What if demand grows faster? The forecast's growth scenarios (``plan.capacity.scenarios``).
 - What does the plan cost if an action slips? Each scheduled action's risk-adjusted savings
   per month of delay, with the actions that wait for it (``plan.rollout.schedule``).
+- What did stakeholders ask? The objections raised in meetings, open ones first, each with
+  the answer given (``fleetwise alignment``).
 """
 
 from __future__ import annotations
 
 from fleetwise.plan.capacity import scenarios
 from fleetwise.plan.scoring import score
+from fleetwise.present.reports import alignment
 from fleetwise.present.reports.facts import GROWTH_CASES, Facts
 from fleetwise.present.reports.model import Figure, Item, Section, usd
 from fleetwise.units import series_label, sig
@@ -148,6 +151,12 @@ def section(facts: Facts) -> Section:
     return Section(
         key="objections",
         title="Objections and answers",
-        items=[_rent(facts), _sure(facts), growth, _slip(facts)],
+        items=[
+            _rent(facts),
+            _sure(facts),
+            growth,
+            _slip(facts),
+            *alignment.meeting_objections(facts.alignment),
+        ],
         figures=figures,
     )
