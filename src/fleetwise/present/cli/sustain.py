@@ -13,7 +13,7 @@ from rich.text import Text
 
 from fleetwise.checked import Day, Share
 from fleetwise.models import SCHEMA_VERSION
-from fleetwise.plan.sustain import DEFAULT_GUARD, CheckpointState, GainWatch, SustainReport
+from fleetwise.plan.sustain import DEFAULT_GUARD, SustainReport
 from fleetwise.present.cli.common import (
     DbOption,
     JsonOption,
@@ -22,49 +22,9 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
-from fleetwise.units import percent, sig
+from fleetwise.present.reports.sustain import WATCH_COLUMNS, watch_cells
+from fleetwise.units import percent
 from fleetwise.usecases.sustain import sustain_doc, watch_gains
-
-
-def _num(x: float | None) -> str:
-    return "-" if x is None else sig(x, 3)
-
-
-def checkpoint_text(c: CheckpointState) -> str:
-    return c.state if c.kept is None else f"{c.state} ({percent(c.kept, 0)})"
-
-
-def watch_cells(w: GainWatch) -> list[str]:
-    """One row of the watch, as ``kpi watch`` and the improvement report show it."""
-    marks = {c.days: checkpoint_text(c) for c in w.checkpoints}
-    return [
-        f"#{w.action.id} {w.action.title}",
-        w.action.owner or "-",
-        w.kpi.name,
-        str(w.closed) if w.closed else "-",
-        _num(w.before),
-        _num(w.measured),
-        _num(w.latest),
-        percent(w.kept, 0),
-        *(marks.get(d, "-") for d in (30, 60, 90)),
-        w.verdict + (f": {w.note}" if w.note else ""),
-    ]
-
-
-WATCH_COLUMNS = (
-    "action",
-    "owner",
-    "KPI",
-    "closed",
-    "before",
-    "measured",
-    "latest",
-    "kept",
-    "30 d",
-    "60 d",
-    "90 d",
-    "verdict",
-)
 
 
 def watch_view(r: SustainReport) -> Group:

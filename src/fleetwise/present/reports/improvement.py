@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from fleetwise.plan.retro import ImprovementRow, improvement_report
-from fleetwise.present.reports import areas
+from fleetwise.present.reports import areas, sustain
 from fleetwise.present.reports.facts import gather
 from fleetwise.present.reports.model import Figure, Item, Report, Section, Table, absent
 from fleetwise.store import Store
@@ -60,7 +60,7 @@ def build_improvement(store: Store, *, today: date | None = None) -> Report:
     )
     if not facts.retros:
         report.summary = [absent("sprints", "Sprints", NO_RETROS)]
-        report.sections = [areas.kpis(facts)]
+        report.sections = [*sustain.sections(facts), areas.kpis(facts)]
         return report
     rows = improvement_report(
         facts.retros,
@@ -101,5 +101,5 @@ def build_improvement(store: Store, *, today: date | None = None) -> Report:
             for r in facts.retros
         ],
     )
-    report.sections = [retros, areas.kpis(facts)]
+    report.sections = [retros, *sustain.sections(facts), areas.kpis(facts)]
     return report
