@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from fleetwise.analyze.critical_path import BOUND_BY, CriticalPath
 from fleetwise.analyze.traces_diff import TraceDiff
 from fleetwise.analyze.traces_report import TraceReport
 from fleetwise.models import Finding
@@ -273,3 +274,36 @@ def diff_view(diff: TraceDiff, a: str, b: str, limit: int = 30) -> Group:
     if len(diff.entries) > limit:
         parts.append(Text(f"... {len(diff.entries) - limit} more (use --json for all)"))
     return Group(*parts)
+
+
+_BOUND_BY_LABEL = {
+    "cpu_bound": "CPU %",
+    "gpu_compute_bound": "compute %",
+    "gpu_communication_bound": "comm %",
+    "gpu_kernel_kernel_overhead": "kernel gaps %",
+    "gpu_kernel_launch_overhead": "launch %",
+}
+
+
+def critical_path_view(paths: Sequence[CriticalPath]) -> Group:
+    table = _table(
+        "critical path (HTA definitions)",
+        "rank",
+        "window",
+        "window us",
+        "path us",
+        "edges",
+        *(_BOUND_BY_LABEL[k] for k in BOUND_BY),
+        right_from=2,
+    )
+    for p in paths:
+        table.add_row(
+            str(p.rank),
+            _short(p.window, 40),
+            _num(p.end_us - p.start_us, 0),
+            _num(p.length_us, 0),
+            count(p.edges),
+            *(_pct(p.bound_by_pct[k]) for k in BOUND_BY),
+        )
+    note = Text("path us can exceed the window: kernels launched in the step may run past its end.")
+    return Group(table, note)

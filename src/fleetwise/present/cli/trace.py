@@ -95,6 +95,32 @@ def diff_cmd(
     stdout().print(diff_view(diff, str(a), str(b), limit))
 
 
+@app.command("critical-path")
+def critical_path_cmd(
+    folder: TraceDir,
+    rank: Annotated[int | None, typer.Option(help="Only this rank.", min=0)] = None,
+    step: Annotated[
+        int | None, typer.Option(help="Only this profiler step (ProfilerStep#N).", min=0)
+    ] = None,
+    annotation: Annotated[
+        str, typer.Option(help="Windows: CPU events whose name contains this.")
+    ] = "ProfilerStep",
+    json_out: JsonOption = False,
+) -> None:
+    """Critical path per rank and step, as HTA: length and what bounds it (CPU, compute,
+    communication, kernel-kernel gaps, launch delays)."""
+    from fleetwise.analyze.critical_path import critical_paths
+    from fleetwise.models import SCHEMA_VERSION
+    from fleetwise.present.cli.render_trace import critical_path_view
+
+    paths = critical_paths(folder, rank=rank, step=step, annotation=annotation)
+    if json_out:
+        docs = [p.model_dump(mode="json") for p in paths]
+        print_json({"schema_version": SCHEMA_VERSION, "critical_paths": docs})
+        return
+    stdout().print(critical_path_view(paths))
+
+
 def diagnose_cmd(
     trace: Annotated[
         Path | None, typer.Option("--trace", help="Folder of Kineto traces to diagnose.")
