@@ -38,6 +38,10 @@ class SeriesChange:
     pvalue: float
     kind: Kind
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: Platform changes (analyze/infra_changes.py) between the two points, oldest first:
+    #: their labels, and their keys (for the change's verdict).
+    infra: tuple[str, ...] = ()
+    infra_keys: tuple[str, ...] = ()
 
 
 def classify(change: float, direction: Direction | None) -> Kind:

@@ -35,6 +35,11 @@ from fleetwise.collect.importers.incidents import (
     pick,
     where,
 )
+from fleetwise.collect.importers.infra_changes import (
+    INFRA_CHANGES,
+    parse_infra_changes,
+    sniff_infra_changes,
+)
 from fleetwise.errors import InputError
 from fleetwise.models import ProcessEvent
 from fleetwise.textfile import read_text
@@ -252,6 +257,7 @@ FORMATS: dict[str, tuple[Callable[[Path], bool], Parser]] = {
     PIPELINE_CSV: (sniff_pipeline_csv, parse_pipeline_csv),
     GITHUB_ACTIONS: (sniff_github_actions, parse_github_actions),
     **PAGE_FORMATS,
+    INFRA_CHANGES: (sniff_infra_changes, parse_infra_changes),
 }
 
 

@@ -18,7 +18,6 @@ from fleetwise.analyze.regressions import (
     SeriesChange,
     csv_series_changes,
     gate,
-    store_series_changes,
 )
 from fleetwise.checked import Magnitude, Moment, PValue, WindowPoints
 from fleetwise.collect.importers import otava_csv
@@ -41,6 +40,7 @@ from fleetwise.present.cli.render_history import (
 from fleetwise.present.run_specs import resolve_runs
 from fleetwise.store import Store
 from fleetwise.timeutil import as_utc
+from fleetwise.usecases.infra import series_changes
 
 #: Exit code when ``--fail-on`` finds what it gates on (2 stays "bad input").
 GATE_EXIT = 3
@@ -161,11 +161,6 @@ def _one_series(store: Store, spec: str) -> Series:
     raise InputError(f"{spec!r} matches {len(found)} series ({ids}, ...): give more of the id")
 
 
-def _envs(store: Store, series: list[Series]) -> dict[int, dict[str, Any]]:
-    ids = {p.environment_id for s in series for p in s.points if p.environment_id is not None}
-    return {i: store.get_environment(i).data for i in ids}
-
-
 def history_cmd(
     series: Annotated[str, typer.Argument(help="A series id or an unambiguous prefix.")],
     db: DbOption = None,
@@ -179,7 +174,7 @@ def history_cmd(
     config = _config(max_pvalue, min_magnitude, otava_compatible, window)
     with open_store(db, must_exist=True) as store:
         s = _one_series(store, series)
-        changes = store_series_changes(s, config, _envs(store, [s]))
+        changes = series_changes(store, [s], config)
     if json_out:
         print_json(
             {
@@ -215,6 +210,7 @@ def changes_csv(changes: list[SeriesChange]) -> str:
         "pvalue",
         "kind",
         "changed",
+        "infra",
     ]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
@@ -222,6 +218,7 @@ def changes_csv(changes: list[SeriesChange]) -> str:
     for c in changes:
         doc = _change_doc(c)
         doc["changed"] = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in c.changed.items())
+        doc["infra"] = "; ".join(c.infra)
         w.writerow({k: doc[k] for k in cols})
     return buf.getvalue()
 
@@ -288,8 +285,7 @@ def regressions_cmd(
     else:
         with open_store(db, must_exist=True) as store:
             found = store.series(series)
-            envs = _envs(store, found)
-        changes = [ch for s in found for ch in store_series_changes(s, config, envs)]
+            changes = series_changes(store, found, config)
         scanned = len(found)
     if since is not None:
         cut = as_utc(since)

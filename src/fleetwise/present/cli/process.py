@@ -36,6 +36,7 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
+from fleetwise.present.cli.render_infra import infra_view
 from fleetwise.present.cli.render_process import (
     dora_view,
     findings_view,
@@ -45,6 +46,7 @@ from fleetwise.present.cli.render_process import (
 from fleetwise.present.cli.valuestream import map_cmd
 from fleetwise.store import Store
 from fleetwise.usecases.fleet import profile_for
+from fleetwise.usecases.infra import platform_report
 
 app = typer.Typer(help="Delivery and on-call: DORA metrics, pipeline bottlenecks, on-call load.")
 app.command("map")(map_cmd)
@@ -57,6 +59,7 @@ class FormatOpt(StrEnum):
     github_actions = "github-actions"
     pagerduty = "pagerduty"
     opsgenie = "opsgenie"
+    infra_changes = "infra-changes"
 
 
 assert {f.value for f in FormatOpt} == {"auto", *FORMATS}, "keep FormatOpt in step with FORMATS"
@@ -189,6 +192,31 @@ def _dora(
     tags += [f"team:{team}"] if team else []
     tags += [f"service:{service}"] if service else []
     _emit(store, "dora", report, findings, dora_view(report), json_out, tags)
+
+
+@app.command("infra")
+def infra_cmd(
+    window_hours: Annotated[
+        float,
+        typer.Option(
+            help="Attribute an incident without a root cause to a platform change "
+            "of its service at most this many hours before it.",
+            callback=checked(WindowHours),
+        ),
+    ] = 24.0,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Platform changes (driver, CUDA, NCCL, firmware, kernel, scheduler) as deployments:
+    from the change log and run fingerprints, with change failure rate and recovery."""
+    with open_store(db, must_exist=True) as store:
+        report = platform_report(store, timedelta(hours=window_hours))
+        if report.changes == 0:
+            raise InputError(
+                "no platform changes: import a change log (fleetwise process import "
+                "FILE --format infra-changes) or run benchmarks before and after one"
+            )
+        _emit(store, "infra", report, [], infra_view(report), json_out, ["infra"])
 
 
 @app.command("pipeline")

@@ -140,8 +140,10 @@ def history_table(series: Series, changes: Sequence[SeriesChange]) -> Table:
         mark = (
             Text(f"{cp.kind} {cp.change:+.1%} ({pvalue(cp.pvalue)})", style=_KIND_STYLE[cp.kind])
             if cp
-            else ""
+            else Text("")
         )
+        if cp and cp.infra:
+            mark.append(" after " + "; ".join(cp.infra))
         table.add_row(
             str(i),
             str(p.run_id),
@@ -166,8 +168,10 @@ def changes_view(changes: Sequence[SeriesChange], scanned: int) -> Group:
     notes: list[str] = []
     for c in changes:
         note = ""
-        if c.changed:
-            text = "; ".join(f"{k}: {a} -> {b}" for k, (a, b) in c.changed.items())
+        said = [f"platform change {label}" for label in c.infra]
+        said += [f"{k}: {a} -> {b}" for k, (a, b) in c.changed.items()]
+        if said:
+            text = "; ".join(said)
             if text not in notes:
                 notes.append(text)
             note = str(notes.index(text) + 1)

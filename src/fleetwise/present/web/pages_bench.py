@@ -11,14 +11,15 @@ from pydantic import BaseModel
 
 from fleetwise.analyze.changepoints import ChangePointConfig
 from fleetwise.analyze.compare import compare_runs, history_for
-from fleetwise.analyze.regressions import store_series_changes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, Series
 from fleetwise.present.charts import benchmark_history
 from fleetwise.present.run_specs import resolve_runs
 from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.reader import StoreReader
+from fleetwise.store import Store
 from fleetwise.units import params_text
+from fleetwise.usecases.infra import series_changes
 
 #: Change-point detection is quadratic in the points it sees: the history shows the
 #: latest points only (the CLI's ``bench history`` sees them all).
@@ -64,6 +65,8 @@ class ChangeRow(BaseModel):
     change: float
     pvalue: float
     kind: str
+    #: Platform changes between the two runs (driver, CUDA, NCCL...), oldest first.
+    infra: list[str] = []
 
 
 class History(BaseModel):
@@ -101,10 +104,9 @@ def _series_row(s: Series) -> SeriesRow:
     )
 
 
-def history_of(s: Series) -> History:
+def history_of(store: Store, s: Series) -> History:
     shown = Series(key=s.key, points=s.points[-HISTORY_POINTS:])
-    # No environment documents: the page marks where a change is, the CLI says what changed.
-    changes = store_series_changes(shown, ChangePointConfig(), {})
+    changes = series_changes(store, [shown], ChangePointConfig())
     return History(
         series=s.key.id,
         label=f"{s.key.benchmark} {s.key.metric} ({params_text(s.key.params)})",
@@ -126,6 +128,7 @@ def history_of(s: Series) -> History:
                 change=c.change,
                 pvalue=c.pvalue,
                 kind=c.kind,
+                infra=list(c.infra),
             )
             for c in changes
         ],
@@ -180,7 +183,9 @@ def benchmarks_page(
     history = None
     if chosen:
         first = chosen[0]
-        history = reader.from_series(f"history:{first.key.id}", lambda: history_of(first))
+        history = reader.from_series_and_events(
+            f"history:{first.key.id}", lambda: history_of(store, first)
+        )
     data = BenchmarksPage(
         runs_total=reader.runs_total(),
         runs=[

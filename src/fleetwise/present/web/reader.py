@@ -28,6 +28,7 @@ from fleetwise.store.schema import (
     DecisionRow,
     JobRow,
     NodeRow,
+    ProcessEventRow,
     ResultRow,
     RunRow,
 )
@@ -96,6 +97,10 @@ class StoreReader:
 
     def series(self) -> list[Series]:
         return self.cached("series", SERIES_TABLES, self.store.series)
+
+    def from_series_and_events(self, key: str, compute: Callable[[], T]) -> T:
+        """As :meth:`from_series`, for what also reads process events (platform changes)."""
+        return self.cached(key, (*SERIES_TABLES, ProcessEventRow), compute)
 
     def from_series(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` of something derived from the series, kept as long as they are."""
