@@ -427,6 +427,25 @@ def value_stream_map(current: ValueStream, future: ValueStream | None = None) ->
     return out
 
 
+def survey_constructs(rows: Sequence[Mapping[str, Any]]) -> Chart:
+    """Each construct's 0-100 score per survey wave with its 95% CI (rows: construct, wave,
+    score, low, high), waves side by side."""
+    base = alt.Chart(_data(rows)).encode(
+        y=alt.Y("construct:N", title=None),
+        yOffset="wave:N",
+        color=alt.Color("wave:N", title="wave"),
+    )
+    ci = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title="score 0-100 (95% CI)", scale=alt.Scale(domain=[0, 100])),
+        x2="high:Q",
+    )
+    dot = base.mark_point(filled=True, size=60).encode(
+        x="score:Q", tooltip=["construct:N", "wave:N", "score:Q", "low:Q", "high:Q"]
+    )
+    out: Chart = alt.layer(ci, dot).properties(title="survey constructs by wave", width=WIDTH)
+    return out
+
+
 def _vl_convert() -> Any:
     try:
         import vl_convert

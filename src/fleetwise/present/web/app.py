@@ -25,7 +25,14 @@ from pydantic import BaseModel, Field
 from fleetwise.errors import FleetwiseError, InputError, StoreError
 from fleetwise.models import ActionStatus, Decision, DecisionKind
 from fleetwise.plan.fleet import FleetProfile
-from fleetwise.present.web import pages_bench, pages_fleet, pages_ledger, pages_plan
+from fleetwise.present.web import (
+    pages_alignment,
+    pages_bench,
+    pages_fleet,
+    pages_ledger,
+    pages_people,
+    pages_plan,
+)
 from fleetwise.present.web.page import Page
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.present.web.security import TokenGuard, add_security_headers
@@ -221,6 +228,32 @@ def create_app(
     @app.get("/process.json", response_model=pages_fleet.ProcessPage)
     def process_json() -> Any:
         return pages_fleet.process_page(reader).data
+
+    @app.get("/alignment", include_in_schema=False)
+    def alignment(request: Request) -> HTMLResponse:
+        return html("alignment.html", pages_alignment.alignment_page(reader, today()), request)
+
+    @app.get("/alignment.json", response_model=pages_alignment.AlignmentPage)
+    def alignment_json() -> Any:
+        return pages_alignment.alignment_page(reader, today()).data
+
+    @app.get("/api/alignment", response_model=pages_alignment.AlignmentPage)
+    def alignment_api() -> Any:
+        """The Alignment page's JSON twin (also at ``/alignment.json``)."""
+        return pages_alignment.alignment_page(reader, today()).data
+
+    @app.get("/people", include_in_schema=False)
+    def people(request: Request) -> HTMLResponse:
+        return html("people.html", pages_people.people_page(reader, True), request)
+
+    @app.get("/people.json", response_model=pages_people.PeoplePage)
+    def people_json() -> Any:
+        return pages_people.people_page(reader).data
+
+    @app.get("/api/people", response_model=pages_people.PeoplePage)
+    def people_api() -> Any:
+        """The People page's JSON twin (also at ``/people.json``)."""
+        return pages_people.people_page(reader).data
 
     @app.get("/retros", include_in_schema=False)
     def retros(request: Request) -> HTMLResponse:

@@ -25,7 +25,8 @@ from fleetwise.present.web.page import Page, add_chart
 from fleetwise.present.web.pages_plan import FindingRow, costliest_findings, finding_row
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.store.schema import AnalysisRow as AnalysisTable
-from fleetwise.store.schema import JobRow
+from fleetwise.store.schema import JobRow, NoteRow
+from fleetwise.usecases.people import evidence_line, qualitative_evidence
 from fleetwise.usecases.valuestream import latest_state, state_doc
 
 #: Analyses the diagnosis page lists (newest first); their findings are all counted.
@@ -104,8 +105,15 @@ class RetrosPage(BaseModel):
 def diagnosis_page(reader: StoreReader) -> Page[DiagnosisPage]:
     analyses = reader.analyses()
     layers: dict[str, list[FindingRow]] = {}
+    # Interview and shadowing notes linked to a finding's kind: "2 interviews, 2 teams".
+    people = reader.cached(
+        "people:evidence", (NoteRow,), lambda: qualitative_evidence(reader.store)
+    )
     for f in costliest_findings(reader):
-        layers.setdefault(f.layer, []).append(finding_row(f))
+        row = finding_row(f)
+        line = evidence_line(people, f.kind)
+        row.evidence.extend([line] if line else [])
+        layers.setdefault(f.layer, []).append(row)
     grouped = [
         LayerFindings(
             layer=name, usd_per_year=sum(r.usd_per_year or 0.0 for r in rows), findings=rows

@@ -29,6 +29,8 @@ NAV = [
     ("/capacity", "Capacity"),
     ("/process", "Process"),
     ("/retros", "Retros"),
+    ("/people", "People"),
+    ("/alignment", "Alignment"),
 ]
 
 
