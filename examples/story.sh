@@ -30,9 +30,22 @@ step "2/6 diagnose: a profiler trace, a cluster job log, delivery and on-call ex
 "$FW" process import "$EX/process/fourkeys_sample"
 "$FW" process import "$EX/process/pipeline_runs.csv"
 "$FW" process import "$EX/process/pagerduty_incidents.json"
+"$FW" process import "$EX/process/infra_changes.yaml"   # driver, NCCL, scheduler... rollouts
 "$FW" process dora
 "$FW" process pipeline
 "$FW" process oncall
+"$FW" process infra            # platform changes as deployments: failures and recovery
+# The people behind the numbers: a two-wave developer-experience survey of the 52 engineers
+# (a Google Forms export, then a Microsoft Forms one) and five interview and shadowing notes
+# whose themes back the findings above. Importing a wave or a note again replaces it.
+PEOPLE="examples/people"
+"$FW" survey import "$PEOPLE/dx-survey-2026-10-google-forms.csv" --wave 2026-10 \
+  --map "$PEOPLE/questions.yaml" --team-size 52
+"$FW" survey import "$PEOPLE/dx-survey-2026-11-microsoft-forms.csv" --wave 2026-11 \
+  --map "$PEOPLE/questions.yaml" --team-size 52
+"$FW" survey report
+"$FW" notes add "$PEOPLE"/notes/*.md
+"$FW" notes themes
 
 step "3/6 plan: actions from every finding, ranked; KPIs bound to the data"
 RUN=$("$FW" bench list --limit 1 --json | "${FW%/fleetwise}/python" -c \
@@ -43,6 +56,9 @@ RUN=$("$FW" bench list --limit 1 --json | "${FW%/fleetwise}/python" -c \
 "$FW" plan rank --by npv
 if ! "$FW" kpi list --json | grep -q '"lead-time"'; then
   "$FW" kpi add examples/story-kpis.yaml
+fi
+if ! "$FW" kpi list --json | grep -q '"dx-feedback-loops"'; then
+  "$FW" kpi add examples/people/kpis.yaml   # a survey construct as a KPI
 fi
 "$FW" kpi list
 
