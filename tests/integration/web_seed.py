@@ -29,6 +29,8 @@ ROOT = Path(__file__).parents[2]
 PROCESS = ROOT / "tests" / "data" / "process"
 EXAMPLES = ROOT / "examples"
 CLUSTERS = ROOT / "tests" / "data" / "clusters"
+ALIGNMENT = ROOT / "tests" / "data" / "alignment"
+PEOPLE = ROOT / "tests" / "data" / "people"
 
 #: Stored as a run tag, a retrospective's team and a decision's author.
 EVIL = "<script>alert('fleetwise')</script>"
@@ -107,6 +109,29 @@ def seed(db_path: Path) -> str:
     _cli("cluster", "import", str(CLUSTERS / "alibaba_pods_head800.csv"), "--db", db)
     _cli("plan", "import", str(EXAMPLES / "actions.yaml"), "--db", db)
     _cli("retro", "add", str(EXAMPLES / "retro.yaml"), "--db", db)
+    _cli("stakeholder", "import", str(ALIGNMENT / "register.yaml"), "--db", db)
+    _cli("meeting", "add", str(ALIGNMENT / "meeting.md"), "--db", db)
+    people = EXAMPLES / "people"
+    for wave, export in (
+        ("2026-10", "dx-survey-2026-10-google-forms.csv"),
+        ("2026-11", "dx-survey-2026-11-microsoft-forms.csv"),
+    ):
+        questions = str(people / "questions.yaml")
+        _cli(
+            "survey",
+            "import",
+            str(people / export),
+            "--wave",
+            wave,
+            "--map",
+            questions,
+            "--team-size",
+            "52",
+            "--db",
+            db,
+        )
+    notes = sorted(str(p) for p in (people / "notes").glob("*.md"))
+    _cli("notes", "add", *notes, str(PEOPLE / "note_evil_team.md"), "--db", db)
     store = Store(url)
     first = store.actions()[0]
     assert first.id is not None

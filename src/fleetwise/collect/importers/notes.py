@@ -117,7 +117,10 @@ def inline_tags(body: str) -> dict[str, str]:
         tags = [m.group(1).lower() for m in TAG.finditer(block)]
         if not tags:
             continue
-        text = re.sub(r"\s+", " ", TAG.sub("", block).replace("**", "")).strip(" -*+>")
+        # Tags closing a paragraph are labels (dropped); a tag inside a sentence is a word.
+        text = re.sub(rf"(\s*{TAG.pattern})+\s*$", "", block)
+        text = TAG.sub(lambda m: m.group(1), text).replace("**", "")
+        text = re.sub(r"\s+", " ", text).strip(" -*+>")
         quote = text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "..."
         for t in tags:
             found.setdefault(t, quote)

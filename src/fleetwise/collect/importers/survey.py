@@ -207,12 +207,12 @@ def scale_value(scale: str, text: str) -> float | None:
     """The number ``text`` stands for on ``scale``; None when it is not on it."""
     lo, hi = SCALE_RANGE[scale]
     raw = normalise(text)
-    m = re.fullmatch(r"(-?\d+(?:\.0+)?)(?:\s*[-–:.]\s*(.+))?", raw)
+    m = re.fullmatch(r"(-?\d+(?:\.0+)?)(?:\s*[-–:]\s*(.+))?", raw)
     if m:
         value = float(m.group(1))
         label = m.group(2)
         in_range = lo <= value <= hi and value.is_integer()
-        same = label is None or LABELS.get(scale, {}).get(label, value) == value
+        same = label is None or LABELS.get(scale, {}).get(label) == value
         return value if in_range and same else None
     number = LABELS.get(scale, {}).get(raw)
     return float(number) if number is not None else None
