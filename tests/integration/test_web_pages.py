@@ -35,6 +35,7 @@ PAGES = [
     "/capacity",
     "/process",
     "/retros",
+    "/alignment",
 ]
 
 
