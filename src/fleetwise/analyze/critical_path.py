@@ -21,6 +21,12 @@ Definitions read from ``hta/analyzers/critical_path_analysis.py`` (``CPGraph``):
   (``cpu_bound``), compute and communication kernels, kernel-kernel gaps and launch delays,
   in percent (HTA's ``CPGraph.summary()``).
 
+One deliberate difference: a CUDA graph launch (``cudaGraphLaunch``) runs many kernels that
+share its correlation id; HTA links the call to one of them and leaves the others out of
+the graph, so their time shows as "kernel-kernel overhead". Here every kernel of a graph
+launched in the window is in the graph, and the launch enqueues one item that starts with
+the graph's first kernel. Traces without graph launches are unaffected.
+
 The selections and joins are NumPy array operations over the whole trace; only the per-
 stream walk over kernels and the longest-path sweep step through the graph in order.
 """
@@ -35,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.traces import GRAPH_CALLS
 from fleetwise.analyze.traces_intervals import ints
 from fleetwise.analyze.traces_prepare import KernelType, kernel_type
 from fleetwise.collect.importers.kineto import trace_files
@@ -208,13 +215,16 @@ def critical_path(ev: TraceEvents, window: Window, link: I64 | None = None) -> C
 
 def _clip(ev: TraceEvents, link: I64, start: int, end: int) -> B:
     """HTA's window: CPU events starting in it (> 0 us), and GPU activity whose launching
-    call is one of them (plus every ``Stream Wait Event``)."""
+    call is one of them (plus every ``Stream Wait Event``). Every kernel of a graph launched
+    in the window is in it (HTA keeps only the last one: see the module docstring)."""
     cpu = ev.stream == -1
     inside = cpu & (ev.ts >= start) & (ev.ts <= end) & (ev.dur > 0)
     keep: B = inside.copy()
     launched = np.zeros(len(ev.ts), dtype=bool)
     callers = np.flatnonzero(cpu & (link >= 0))
     launched[link[callers[inside[callers]]]] = True
+    graphs = np.flatnonzero(inside & np.isin(ev.name_id, ev.ids(sorted(GRAPH_CALLS))))
+    launched |= ~cpu & (ev.correlation >= 0) & np.isin(ev.correlation, ev.correlation[graphs])
     wait_event = ev.symbol("Stream Wait Event")
     keep |= ~cpu & (launched | (ev.name_id == wait_event))
     return keep
@@ -249,12 +259,20 @@ def _cpu_edges(ev: TraceEvents, g: _Graph) -> None:
 
 def _queue_lengths(ev: TraceEvents, link: I64) -> tuple[dict[int, int], dict[int, int]]:
     """Queue length of a stream just after each launch call and just after each kernel
-    starts (HTA ``TraceCounters``), keyed by row."""
-    calls = np.flatnonzero(np.isin(ev.name_id, ev.ids(LAUNCH_CALLS)))
+    starts (HTA ``TraceCounters``), keyed by row. A graph launch enqueues one item, which
+    starts with the graph's first kernel."""
+    calls = np.flatnonzero(np.isin(ev.name_id, ev.ids([*LAUNCH_CALLS, *sorted(GRAPH_CALLS)])))
     gpu = np.flatnonzero(ev.stream != -1)
     matched, call_gpu = _lookup(_last_by_key(ev.correlation[gpu], gpu), ev.correlation[calls])
     calls = calls[matched]
     gpu = gpu[np.isin(ev.correlation[gpu], ev.correlation[calls])]
+    graph_corr = ev.correlation[calls[np.isin(ev.name_id[calls], ev.ids(sorted(GRAPH_CALLS)))]]
+    in_graph = np.isin(ev.correlation[gpu], graph_corr)
+    if in_graph.any():
+        g = gpu[in_graph]
+        g = g[np.lexsort((ev.ts[g], ev.correlation[g]))]
+        first = np.concatenate(([True], ev.correlation[g][1:] != ev.correlation[g][:-1]))
+        gpu = np.sort(np.concatenate([gpu[~in_graph], g[first]]))
     ts = np.concatenate([ev.ts[calls], ev.ts[gpu]])
     stream = np.concatenate([ev.stream[call_gpu], ev.stream[gpu]])
     delta = np.concatenate([np.ones(len(calls), np.int64), -np.ones(len(gpu), np.int64)])

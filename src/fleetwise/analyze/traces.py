@@ -20,7 +20,10 @@ returns records; times are integer microseconds. Definitions follow Holistic Tra
 Where we differ from HTA on purpose (documented in ``docs/traces.md``): launches also count
 ``hipLaunchKernel``, ``hipExtModuleLaunchKernel``, ``cuLaunchKernel``, ``cudaGraphLaunch`` and
 the HIP memcpy/memset calls, which HTA's launch statistics ignore (it reports no launches on
-AMD traces).
+AMD traces). A **graph launch** (``cudaGraphLaunch``, ``hipGraphLaunch``) is one launch: its
+kernels share the call's correlation id and are attributed to it; its GPU duration runs from
+its first kernel's start to its last kernel's end, its launch delay to the first kernel. (HTA
+0.5 leaves graph launches and their kernels out of launch and queue statistics.)
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ LAUNCH_CALLS = frozenset(
         "hipMemcpyWithStream",
     }
 )
+#: Runtime calls that launch a whole CUDA/HIP graph: one launch, many kernels.
+GRAPH_CALLS = frozenset({"cudaGraphLaunch", "hipGraphLaunch"})
 TYPE_ORDER = (KernelType.COMPUTATION, KernelType.COMMUNICATION, KernelType.MEMORY)
 
 
@@ -137,6 +142,9 @@ class LaunchStats(BaseModel):
     cpu_duration: dict[str, float | None]
     gpu_duration: dict[str, float | None]
     launch_delay: dict[str, float | None]
+    #: Graph launches among ``n``, and the kernels they ran (attributed to them).
+    graph_launches: int = 0
+    graph_kernels: int = 0
 
 
 def type_label(combo: int) -> str:
@@ -266,11 +274,34 @@ def _launch_pairs(ev: RankEvents) -> tuple[I64, I64]:
     return order[starts + within], gpu_rows
 
 
-def launch_stats(ev: RankEvents) -> LaunchStats:
+def launches(ev: RankEvents) -> tuple[I64, I64, I64, I64]:
+    """Per launch: CPU call row, GPU row (a graph's first kernel), GPU duration (a graph's
+    first start to last end) and kernels run (1, or a graph's size)."""
     cpu, gpu = _launch_pairs(ev)
+    graph_ids = [i for i, n in enumerate(ev.names) if n in GRAPH_CALLS]
+    graph = np.isin(ev.name_id[cpu], graph_ids)
+    gc, gg = cpu[graph], gpu[graph]
+    order = np.lexsort((ev.ts[gg], gc))
+    gc, gg = gc[order], gg[order]
+    starts = np.flatnonzero(np.concatenate(([True], gc[1:] != gc[:-1]))) if len(gc) else gc
+    ends = np.maximum.reduceat(ev.end[gg], starts) if len(gc) else gc
+    sizes = np.diff(np.append(starts, len(gc)))
+    one = ~graph
+    return (
+        np.concatenate([cpu[one], gc[starts]]),
+        np.concatenate([gpu[one], gg[starts]]),
+        np.concatenate([ev.dur[gpu[one]], ends - ev.ts[gg[starts]]]),
+        np.concatenate([np.ones(int(one.sum()), np.int64), sizes]),
+    )
+
+
+def launch_stats(ev: RankEvents) -> LaunchStats:
+    cpu, gpu, gpu_span, kernels = launches(ev)
     cpu_dur = ev.dur[cpu].astype(np.float64)
-    gpu_dur = ev.dur[gpu].astype(np.float64)
+    gpu_dur = gpu_span.astype(np.float64)
     delay = np.clip(ev.ts[gpu] - ev.ts[cpu] - ev.dur[cpu], 0, None).astype(np.float64)
+    graph = kernels > 1
+    graph |= np.isin(ev.name_id[cpu], [i for i, n in enumerate(ev.names) if n in GRAPH_CALLS])
     return LaunchStats(
         rank=ev.rank,
         n=len(cpu),
@@ -280,12 +311,14 @@ def launch_stats(ev: RankEvents) -> LaunchStats:
         cpu_duration=describe(cpu_dur),
         gpu_duration=describe(gpu_dur),
         launch_delay=describe(delay),
+        graph_launches=int(graph.sum()),
+        graph_kernels=int(kernels[graph].sum()),
     )
 
 
 def launch_delays(ev: RankEvents) -> tuple[I64, I64, I64]:
     """Per launch: GPU row, CPU call duration and launch delay (for per-step views)."""
-    cpu, gpu = _launch_pairs(ev)
+    cpu, gpu, _, _ = launches(ev)
     return gpu, ev.dur[cpu], np.clip(ev.ts[gpu] - ev.ts[cpu] - ev.dur[cpu], 0, None)
 
 

@@ -3,7 +3,8 @@
 Definitions from HTA 0.5.0 ``hta/analyzers/trace_counters.py``:
 
 * **Queue length** of a stream: +1 when a runtime call enqueues work on it, -1 when that
-  work starts on the GPU; summarised over every change point.
+  work starts on the GPU; summarised over every change point. A graph launch enqueues one
+  item, which starts with the graph's first kernel (HTA 0.5 leaves graph launches out).
 * **Memory bandwidth**: each memcpy/memset adds its ``memory bandwidth (GB/s)`` at its start
   and removes it at its end (a zero duration counts as 1 us, HTA issue #20); the running sum
   per copy kind (``Memcpy HtoD``, ``Memcpy DtoH``, ``Memcpy DtoD``, ``Memset``...) is
@@ -19,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from fleetwise.analyze.traces_intervals import describe, ints
+from fleetwise.analyze.traces import GRAPH_CALLS
+from fleetwise.analyze.traces_intervals import I64, describe, ints
 from fleetwise.analyze.traces_prepare import KernelType, RankEvents
 
 #: Runtime calls that put work on a stream (HTA ``get_runtime_launch_events_query``,
@@ -70,6 +72,7 @@ def queue_length_summary(ev: RankEvents) -> list[QueueLength]:
         np.isin(ev.name_id, call_ids) & ~ev.is_kernel & np.isin(ev.correlation, kernel_corr)
     )
     gpu = np.flatnonzero(ev.gpu & np.isin(ev.correlation, ev.correlation[calls]))
+    gpu = _one_item_per_graph(ev, calls, gpu)
     if len(calls) == 0 or len(gpu) == 0:
         return []
     # Each call takes the stream of its GPU work (one point per launched item, as HTA's join).
@@ -93,6 +96,21 @@ def queue_length_summary(ev: RankEvents) -> list[QueueLength]:
         queue = np.cumsum(delta[o]).astype(np.float64)
         out.append(QueueLength(rank=ev.rank, stream=int(s), stats=describe(queue)))
     return out
+
+
+def _one_item_per_graph(ev: RankEvents, calls: I64, gpu: I64) -> I64:
+    """A graph launch enqueues one item, which starts with its first kernel: drop the
+    graph's other kernels (they share the call's correlation id)."""
+    graph_ids = [i for i, n in enumerate(ev.names) if n in GRAPH_CALLS]
+    graph_corr = ev.correlation[calls[np.isin(ev.name_id[calls], graph_ids)]]
+    in_graph = np.isin(ev.correlation[gpu], graph_corr)
+    if not in_graph.any():
+        return gpu
+    g = gpu[in_graph]
+    g = g[np.lexsort((ev.ts[g], ev.correlation[g]))]
+    first = np.concatenate(([True], ev.correlation[g][1:] != ev.correlation[g][:-1]))
+    kept: I64 = np.sort(np.concatenate([gpu[~in_graph], g[first]]))
+    return kept
 
 
 def memory_kind(name: str) -> str:
