@@ -43,6 +43,7 @@ PAGES = {
     "/capacity": 2,
     "/process": 2,
     "/retros": 0,
+    "/alignment": 0,
 }
 
 TOKEN = "browser-token"
@@ -190,4 +191,32 @@ def test_process_page_shows_the_value_stream_map(browser: Any, base_url: str) ->
     expect(section.locator("tr.constraint")).to_contain_text("training-eval")
     assert section.locator("tbody tr").count() == 6
     assert "constraint (longest wait)" in page.inner_text("main")
+    page.close()
+
+
+def test_alignment_page_shows_grid_stances_objections_and_comms(
+    browser: Any, base_url: str
+) -> None:
+    """The seeded register (tests/data/alignment): the grid puts each person in a quadrant,
+    the stance table shows Omar Haddad moving from opposed to neutral at the meeting, the
+    open objection is listed, the approved action's messages are planned, and the
+    stakeholder named ``<script>`` stays text."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
+    page.goto(base_url + "/alignment")
+    grid = page.locator("#stakeholder-grid")
+    expect(grid).to_contain_text("manage closely")
+    assert "Omar Haddad" in grid.locator("td", has_text="manage closely").inner_text()
+    assert "Priya Raman" in grid.locator("td", has_text="keep satisfied").inner_text()
+    row = page.locator("#stances tr", has_text="Omar Haddad")
+    assert row.locator(".stance-opposed").count() == 1
+    assert row.locator(".stance-neutral").count() == 1
+    objections = page.locator("#open-objections tbody tr")
+    assert objections.count() == 1
+    expect(objections).to_contain_text("Will two workers starve the bigger jobs?")
+    assert page.locator("#comms-plan tbody tr").count() >= 3
+    assert EVIL in grid.inner_text()  # shown as text, never run
+    assert problems == []
     page.close()

@@ -237,7 +237,9 @@ def create_app(
     def alignment_json() -> Any:
         return pages_alignment.alignment_page(reader, today()).data
 
-    @app.get("/api/alignment", response_model=pages_alignment.AlignmentPage)
+    @app.get(
+        "/api/alignment", response_model=pages_alignment.AlignmentPage, include_in_schema=False
+    )
     def alignment_api() -> Any:
         """The Alignment page's JSON twin (also at ``/alignment.json``)."""
         return pages_alignment.alignment_page(reader, today()).data
