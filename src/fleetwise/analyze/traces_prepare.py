@@ -12,6 +12,15 @@ Definitions followed (``hta/common/trace.py``, ``trace_filter.py``, ``utils/util
   which the same pattern matches); ``^Memcpy``, ``^Memset``, ``^dma`` are memory; a name that
   also matches ``Memcpy``/``Memset`` elsewhere or ends in ``Sync`` is "other"; the rest is
   computation.
+
+Communication kernels are recognised by **family**, not by exact name, so that overlap and
+stragglers survive library upgrades (HTA issue #360, PR #109): NCCL's ``ncclKernel_*`` (up to
+2.18) and ``ncclDevKernel_*`` (2.19 on, including ``ncclDevKernel_Generic``), RCCL's
+``ncclKernel``/``ncclDevKernel`` names and its own ``rccl*`` kernels, each with or without a
+``void `` prefix or an argument list. ``collective_key`` names the collective a kernel runs
+(``AllReduce``, ``SendRecv``...; ``Generic`` where the name does not say), which is what
+ranks are matched on. Beyond HTA, which reads ``^nccl.*Kernel`` only: ``rccl*`` and the
+``void ``-prefixed spellings count as communication.
 """
 
 from __future__ import annotations
@@ -31,9 +40,11 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-_COMM = re.compile(r"^nccl.*Kernel")
+_COMM = re.compile(r"^(void )?((nccl.*Kernel)|(rccl\w*))")
 _MEMORY = re.compile(r"(^Memcpy)|(^Memset)|(^dma)")
-_NOT_COMPUTE = re.compile(r"(^nccl.*Kernel)|(.*(Memcpy)|(Memset))|(.*Sync)")
+_NOT_COMPUTE = re.compile(r"(^(void )?((nccl.*Kernel)|(rccl\w*)))|(.*(Memcpy)|(Memset))|(.*Sync)")
+_FAMILY_PREFIX = re.compile(r"^(void )?(nccl|rccl)(Dev)?(Kernel|Func)?_?")
+_COLLECTIVE = re.compile(r"^[A-Za-z]+")
 #: Categories of GPU activity HTA's idle-time breakdown walks per stream.
 KERNEL_CATEGORIES = frozenset(
     {"kernel", "Kernel", "gpu_memset", "Memset", "gpu_memcpy", "Memcpy", "mtia_ccp_events"}
@@ -57,6 +68,19 @@ def kernel_type(name: str) -> KernelType:
     if _NOT_COMPUTE.match(name):
         return KernelType.OTHER
     return KernelType.COMPUTATION
+
+
+def collective_key(name: str) -> str:
+    """The collective a communication kernel runs, whatever the library version spells:
+    ``ncclKernel_AllReduce_RING_LL_Sum_float`` and ``ncclDevKernel_AllReduce_Sum_f32_RING_LL``
+    are both ``AllReduce``; a name that does not say (``ncclDevKernel_Generic_4``,
+    ``rcclGenericKernel``) is ``Generic``."""
+    rest = _FAMILY_PREFIX.sub("", name.split("(", 1)[0].strip(), count=1)
+    found = _COLLECTIVE.match(rest)
+    op = found.group(0) if found else ""
+    if not op or op.lower().startswith("generic") or op in ("Kernel", "Dev"):
+        return "Generic"
+    return op
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from fleetwise.analyze.traces_intervals import I64, ints, merge_intervals, union_length
-from fleetwise.analyze.traces_prepare import KernelType, RankEvents
+from fleetwise.analyze.traces_prepare import KernelType, RankEvents, collective_key
 
 #: A rank is a straggler when it is last in at least this share of collectives...
 STRAGGLER_MIN_SHARE = 0.5
@@ -97,13 +97,15 @@ def _typed_union(ts: I64, stop: I64, mask: npt.NDArray[np.bool_]) -> int:
 
 
 def collectives(ev: RankEvents) -> dict[tuple[str, int], int]:
-    """(kernel name, occurrence number) -> duration, for every communication kernel."""
+    """(collective, occurrence number) -> duration, for every communication kernel; the
+    collective is ``collective_key`` of the kernel's name, so ranks (or runs) on different
+    NCCL/RCCL versions still match."""
     rows = np.flatnonzero(ev.gpu & (ev.ktype == KernelType.COMMUNICATION))
     rows = rows[np.argsort(ev.ts[rows], kind="stable")]
     seen: dict[str, int] = {}
     out: dict[tuple[str, int], int] = {}
     for name_id, dur in zip(ints(ev.name_id[rows]), ints(ev.dur[rows]), strict=True):
-        name = ev.names[name_id]
+        name = collective_key(ev.names[name_id])
         k = seen.get(name, 0)
         seen[name] = k + 1
         out[(name, k)] = dur
