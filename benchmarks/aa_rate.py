@@ -1,10 +1,11 @@
 """False-positive rate and power of ``fleetwise bench compare`` on this machine.
 
-    .venv/bin/python benchmarks/aa_rate.py [--runs 40] [--db FILE] [--markdown]
+    .venv/bin/python benchmarks/aa_rate.py [--runs 40] [--processes 1] [--threads N] [--db FILE]
+        [--markdown]
 
-Runs one quick case (compute.gemm, 256 x 256 fp32 on CPU, 5 samples) as ``--runs``
-separate fleetwise runs - each its own worker process, as a user's repeated runs are -
-then draws random disjoint groups of runs and compares them:
+Runs one quick case (compute.gemm, 256 x 256 fp32 on CPU, 5 samples per worker) as
+``--runs`` separate fleetwise runs - each with ``--processes`` worker processes, as a user's
+repeated runs are - then draws random disjoint groups of runs and compares them:
 
 - A/A: both groups are the same code; the fraction called significant is the
   false-positive rate (goal <= 5%).
@@ -39,8 +40,10 @@ from fleetwise.store import Store
 SLOWDOWN = 0.9
 
 
-def suite() -> Suite:
-    params = {"size": 256, "dtype": "fp32", "device": "cpu"}
+def suite(processes: int = 1, threads: int | None = None) -> Suite:
+    params: dict[str, object] = {"size": 256, "dtype": "fp32", "device": "cpu"}
+    if threads:
+        params["threads"] = threads
     case = Case(
         index=0,
         key=case_key(0, "compute.gemm", params),
@@ -50,15 +53,25 @@ def suite() -> Suite:
         repeat=5,
         min_sample_time=0.02,
         timeout=120,
+        processes=processes,
     )
-    return Suite(name="aa-rate", source="benchmarks/aa_rate.py", cases=[case])
+    # One suite name per worker count, so a kept --db holds both designs apart.
+    name = (
+        "aa-rate"
+        + (f"-p{processes}" if processes > 1 else "")
+        + (f"-t{threads}" if threads else "")
+    )
+    return Suite(name=name, source="benchmarks/aa_rate.py", cases=[case])
 
 
-def collect(store: Store, runs: int, workdir: Path) -> list[ResultRecord]:
-    done = sorted(run.id for run in store.list_runs(suite="aa-rate", limit=10_000))
+def collect(
+    store: Store, runs: int, workdir: Path, processes: int = 1, threads: int | None = None
+) -> list[ResultRecord]:
+    plan = suite(processes, threads)
+    done = sorted(run.id for run in store.list_runs(suite=plan.name, limit=10_000))
     have = [r for run_id in done for r in store.results(run_id)]  # oldest first
     for i in range(len(have), runs):
-        outcome = run_suite(store, suite(), workdir=workdir)
+        outcome = run_suite(store, plan, workdir=workdir)
         have.extend(outcome.results)
         print(f"run {i + 1}/{runs}: {outcome.results[0].summary.median:.4f} TFLOP/s", flush=True)
     return [r for r in have if r.summary is not None][:runs]
@@ -105,13 +118,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--trials", type=int, default=2000)
+    ap.add_argument(
+        "--processes", type=int, default=1, help="worker processes per run (pyperf-style)"
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (1 avoids OpenMP spinning against other work on a small VM)",
+    )
     ap.add_argument("--db", help="keep the runs in this SQLite file (re-used when re-run)")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or str(Path(tmp) / "aa.db")
         store = Store(f"sqlite:///{db}")
-        results = collect(store, args.runs, Path(tmp) / "work")
+        results = collect(store, args.runs, Path(tmp) / "work", args.processes, args.threads)
         store.close()
     medians = [r.summary.median for r in results if r.summary]
     cv = sps.variation(medians)
@@ -121,13 +143,16 @@ def main() -> None:
             fp, power = rates(medians, k, history, args.trials, seed=k * 100 + history)
             extra = f" + {history} history runs" if history else ""
             rows.append((f"random, {k} vs {k} runs{extra}", fp, power))
-    for k in (3, 5, 8):
+    for k in (2, 3, 4, 5, 8):
+        if 2 * k > len(medians):
+            continue
         for interleave in (False, True):
             fp, power = windows(medians, k, interleave)
             design = "interleaved" if interleave else "sequential"
             rows.append((f"{design}, {k} vs {k} runs", fp, power))
     naive = naive_rate(results, args.trials, seed=1)
-    print(f"\n{len(medians)} runs of compute.gemm 256 fp32; CV of run medians {cv:.2%}")
+    workers = f"{args.processes} worker processes per run"
+    print(f"\n{len(medians)} runs of compute.gemm 256 fp32, {workers}; CV of run medians {cv:.2%}")
     if args.markdown:
         print("\n| comparison | A/A false positives (goal <= 5%) | power, 10% slowdown (>= 80%) |")
         print("|---|---|---|")
