@@ -34,6 +34,9 @@ step "2/6 diagnose: a profiler trace, a cluster job log, delivery and on-call ex
 "$FW" process dora
 "$FW" process pipeline
 "$FW" process oncall
+# The value stream the team mapped by hand (wait, active time and %C&A per step); stored,
+# so the KPIs below can bind to its steps and the briefing shows its ladder.
+"$FW" process map --from-yaml examples/process-map.yaml
 "$FW" process infra            # platform changes as deployments: failures and recovery
 # The people behind the numbers: a two-wave developer-experience survey of the 52 engineers
 # (a Google Forms export, then a Microsoft Forms one) and five interview and shadowing notes
@@ -52,6 +55,13 @@ RUN=$("$FW" bench list --limit 1 --json | "${FW%/fleetwise}/python" -c \
   'import json, sys; print(json.load(sys.stdin)["runs"][0]["id"])')
 "$FW" fleet show
 "$FW" plan seed --run "$RUN"   # benchmark findings of this run, then every current finding
+# Who must agree: the stakeholder register with RACI for the seeded actions (named by their
+# catalog keys), then three meetings whose decisions approve actions (logged once however
+# often this runs) and whose objections and stance changes form the alignment log; the
+# approved work's rollout and the RACI make the communication plan.
+"$FW" stakeholder import examples/people/stakeholders.yaml
+for meeting in examples/people/meetings/*; do "$FW" meeting add "$meeting"; done
+"$FW" alignment
 "$FW" ledger                   # where the fleet's GPU-hours go, and what the findings claim
 "$FW" plan rank --by npv
 if ! "$FW" kpi list --json | grep -q '"lead-time"'; then
@@ -60,7 +70,15 @@ fi
 if ! "$FW" kpi list --json | grep -q '"dx-feedback-loops"'; then
   "$FW" kpi add examples/people/kpis.yaml   # a survey construct as a KPI
 fi
+# Step KPIs of the process map and the mapping workshop's actions that should move them:
+# the future state of the map (process map --future, the briefing) counts their effects.
+if ! "$FW" kpi list --json | grep -q '"review-wait"'; then
+  "$FW" kpi add examples/process-kpis.yaml
+  "$FW" plan import examples/process-actions.yaml
+fi
 "$FW" kpi list
+"$FW" process map --from-yaml examples/process-map.yaml --future
+"$FW" kpi watch   # done actions' gains after closure (none is done yet in this story)
 
 step "4/6 capacity and investment"
 "$FW" capacity forecast --horizon 30
@@ -71,6 +89,8 @@ mkdir -p "$OUT"
 for fmt in html pdf pptx; do
   "$FW" report briefing --format "$fmt" -o "$OUT/briefing.$fmt"
 done
+"$FW" comms plan -o "$OUT/comms-plan.md"             # who hears what, when, from whom
+"$FW" comms plan --format ics -o "$OUT/comms-plan.ics"   # the same, for a calendar
 
 step "6/6 done"
 echo "store:     $DB"

@@ -157,10 +157,17 @@ def _whole_story(db: str, fleet: Path, capsys: pytest.CaptureFixture[str]) -> No
         quiet(["process", "import", str(DATA / "process" / name), "--db", db], capsys)
     for what in ("dora", "pipeline", "oncall"):
         quiet(["process", what, *env], capsys)
+    process_map = str(ROOT / "examples" / "process-map.yaml")
+    quiet(["process", "map", "--from-yaml", process_map, "--db", db], capsys)
     run_id = run(["bench", "list", "--limit", "1", "--db", db], capsys)["runs"][0]["id"]
     quiet(["plan", "seed", "--run", str(run_id), *env], capsys)
     if "lead-time" not in json.dumps(run(["kpi", "list", "--db", db], capsys)):
         quiet(["kpi", "add", str(ROOT / "examples" / "story-kpis.yaml"), "--db", db], capsys)
+    if "review-wait" not in json.dumps(run(["kpi", "list", "--db", db], capsys)):
+        quiet(["kpi", "add", str(ROOT / "examples" / "process-kpis.yaml"), "--db", db], capsys)
+        actions = str(ROOT / "examples" / "process-actions.yaml")
+        quiet(["plan", "import", actions, "--db", db], capsys)
+    quiet(["kpi", "watch", "--db", db], capsys)
     quiet(["decide", "1", "approve", "--by", "steering", "--note", "go", "--db", db], capsys)
 
 
