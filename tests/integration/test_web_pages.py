@@ -36,6 +36,7 @@ PAGES = [
     "/process",
     "/retros",
     "/alignment",
+    "/people",
 ]
 
 
