@@ -7,15 +7,24 @@ step); CPU operators over the whole file, divided by the steps it names. A name 
 (or *faster*) when its time per step changed by
 more than ``min_change_pct`` and by more than ``min_change_us`` (tiny kernels jitter).
 As HTA's ``trace_diff``, names are compared exactly.
+
+CUDA (and HIP) runtime and driver calls (``cudaLaunchKernel``, ``cudaStreamSynchronize``,
+``cudaMemcpyAsync``...) are compared the same way, per rank per step over the analysis
+window, in their own list (``TraceDiff.runtime``): the time the host spends in the runtime
+(a synchronisation that got longer, launches that multiplied) is where many regressions
+show before the kernels do.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from fleetwise.analyze.traces_intervals import ints
 from fleetwise.analyze.traces_prepare import RankEvents
 
+#: Trace categories of runtime/driver API calls (HIP calls are ``cuda_runtime`` too).
+RUNTIME_CATEGORIES = frozenset({"cuda_runtime", "cuda_driver"})
 MIN_CHANGE_PCT = 10.0
 MIN_CHANGE_US = 10.0
 
@@ -23,7 +32,7 @@ MIN_CHANGE_US = 10.0
 class DiffEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: str  # "kernel" or "cpu_op"
+    kind: str  # "kernel", "cpu_op" or "runtime"
     name: str
     #: ``added``, ``removed``, ``slower`` or ``faster``.
     change: str
@@ -48,6 +57,8 @@ class TraceDiff(BaseModel):
     a_kernel_us_per_step: float
     b_kernel_us_per_step: float
     entries: list[DiffEntry]
+    #: Runtime/driver calls added, removed, slower or faster (kind ``runtime``).
+    runtime: list[DiffEntry] = []
 
 
 def _per_step_totals(ranks: list[RankEvents]) -> tuple[dict[tuple[str, str], list[float]], int]:
@@ -81,6 +92,41 @@ def diff_traces(
 ) -> TraceDiff:
     ta, steps_a = _per_step_totals(a)
     tb, steps_b = _per_step_totals(b)
+    return TraceDiff(
+        a_steps=steps_a,
+        b_steps=steps_b,
+        a_ranks=len(a),
+        b_ranks=len(b),
+        a_kernel_us_per_step=_kernel_time(ta),
+        b_kernel_us_per_step=_kernel_time(tb),
+        entries=_entries(ta, tb, min_change_pct, min_change_us),
+        runtime=_entries(_runtime_totals(a), _runtime_totals(b), min_change_pct, min_change_us),
+    )
+
+
+def _runtime_totals(ranks: list[RankEvents]) -> dict[tuple[str, str], list[float]]:
+    """("runtime", name) -> [count, us] per rank per step of the CUDA/HIP runtime and driver
+    calls in the analysis window."""
+    totals: dict[tuple[str, str], list[float]] = {}
+    for ev in ranks:
+        cats = [i for i, n in enumerate(ev.names) if n in RUNTIME_CATEGORIES]
+        rows = np.flatnonzero((ev.stream == -1) & np.isin(ev.cat_id, cats))
+        scale = 1.0 / (len(ranks) * max(1, len(ev.steps)))
+        # a sub-microsecond call of a nanosecond trace rounds to -1 us (as HTA): count it 0
+        durs = ints(np.maximum(ev.dur[rows], 0))
+        for name_id, dur in zip(ints(ev.name_id[rows]), durs, strict=True):
+            entry = totals.setdefault(("runtime", ev.names[name_id]), [0.0, 0.0])
+            entry[0] += scale
+            entry[1] += dur * scale
+    return totals
+
+
+def _entries(
+    ta: dict[tuple[str, str], list[float]],
+    tb: dict[tuple[str, str], list[float]],
+    min_change_pct: float,
+    min_change_us: float,
+) -> list[DiffEntry]:
     entries: list[DiffEntry] = []
     for key in sorted(set(ta) | set(tb)):
         ca, ua = ta.get(key, [0.0, 0.0])
@@ -105,15 +151,7 @@ def diff_traces(
             )
         )
     entries.sort(key=lambda e: -abs(e.delta_us))
-    return TraceDiff(
-        a_steps=steps_a,
-        b_steps=steps_b,
-        a_ranks=len(a),
-        b_ranks=len(b),
-        a_kernel_us_per_step=_kernel_time(ta),
-        b_kernel_us_per_step=_kernel_time(tb),
-        entries=entries,
-    )
+    return entries
 
 
 def _kernel_time(totals: dict[tuple[str, str], list[float]]) -> float:

@@ -241,6 +241,37 @@ def findings_view(findings: Sequence[Finding]) -> Group:
     return Group(table, *notes)
 
 
+def runtime_diff_view(diff: TraceDiff, limit: int = 30) -> Group:
+    """The CUDA/HIP runtime and driver calls of a trace diff, as their own table."""
+    table = _table(
+        "CUDA runtime calls (per rank per step)",
+        "change",
+        "name",
+        "A us",
+        "B us",
+        "delta us",
+        "A count",
+        "B count",
+        right_from=2,
+    )
+    for e in diff.runtime[:limit]:
+        table.add_row(
+            e.change,
+            _short(e.name),
+            _num(e.a_us_per_step),
+            _num(e.b_us_per_step),
+            f"{e.delta_us:+,.1f}",
+            _num(e.a_count_per_step),
+            _num(e.b_count_per_step),
+        )
+    if not diff.runtime:
+        return Group(Text("CUDA runtime calls: no change"))
+    parts: list[Table | Text] = [table]
+    if len(diff.runtime) > limit:
+        parts.append(Text(f"... {len(diff.runtime) - limit} more (use --json for all)"))
+    return Group(*parts)
+
+
 def diff_view(diff: TraceDiff, a: str, b: str, limit: int = 30) -> Group:
     head = Text(
         f"A = {a} ({diff.a_ranks} ranks, {diff.a_steps} steps)  B = {b} ({diff.b_ranks} ranks, "

@@ -83,16 +83,19 @@ def diff_cmd(
     json_out: JsonOption = False,
     limit: Annotated[int, typer.Option(help="Rows to show.", callback=checked(Rows))] = 30,
 ) -> None:
-    """Kernels and CPU operators added, removed, slower or faster from A to B."""
+    """Kernels, CPU operators and CUDA runtime calls added, removed, slower or faster from
+    A to B."""
     from fleetwise.analyze.traces_report import diff_trace_sets
     from fleetwise.models import SCHEMA_VERSION
-    from fleetwise.present.cli.render_trace import diff_view
+    from fleetwise.present.cli.render_trace import diff_view, runtime_diff_view
 
     diff = diff_trace_sets(a, b)
     if json_out:
         print_json({"schema_version": SCHEMA_VERSION, **diff.model_dump(mode="json")})
         return
-    stdout().print(diff_view(diff, str(a), str(b), limit))
+    console = stdout()
+    console.print(diff_view(diff, str(a), str(b), limit))
+    console.print(runtime_diff_view(diff, limit))
 
 
 @app.command("critical-path")
