@@ -44,6 +44,7 @@ PAGES = {
     "/process": 2,
     "/retros": 0,
     "/alignment": 0,
+    "/people": 1,
 }
 
 TOKEN = "browser-token"
@@ -219,4 +220,20 @@ def test_alignment_page_shows_grid_stances_objections_and_comms(
     assert page.locator("#comms-plan tbody tr").count() >= 3
     assert EVIL in grid.inner_text()  # shown as text, never run
     assert problems == []
+    page.close()
+
+
+def test_people_page_draws_each_wave_and_lists_the_themes(browser: Any, base_url: str) -> None:
+    """The survey chart draws a dot and a CI rule per construct and wave (5 x 2), the
+    comparison says plainly where nothing changed, and the themes table counts the notes."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base_url + "/people")
+    chart = page.locator("[data-chart=chart-constructs]")
+    expect(chart).to_have_attribute("data-rendered", "true", timeout=20_000)
+    assert chart.locator("g.mark-symbol.role-mark path").count() == 5 * 2
+    assert chart.locator("g.mark-rule.role-mark line").count() == 5 * 2
+    expect(page.locator("#comparisons")).to_contain_text("no detectable change")
+    flaky = page.locator("#themes tr", has_text="#flaky-tests")
+    expect(flaky).to_contain_text("finding:delivery.flaky_job")
+    assert EVIL in page.inner_text("main")  # the focus group's team, shown as text
     page.close()
