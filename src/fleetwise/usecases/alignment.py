@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from fleetwise.errors import InputError
-from fleetwise.models import Action, Meeting, MeetingDecision, Raci, Stakeholder
+from fleetwise.models import Action, Meeting, MeetingDecision, Raci
 from fleetwise.plan.alignment import (
     QUADRANTS,
     Quadrant,
@@ -355,7 +355,3 @@ def alignment_view(store: Store, today: date) -> AlignmentView:
             for aid, r in racis.items()
         },
     )
-
-
-def stakeholder_list(store: Store) -> list[tuple[Stakeholder, Quadrant]]:
-    return [(p, quadrant(p)) for p in store.stakeholders()]
