@@ -1,9 +1,10 @@
 """A report as a steering deck (python-pptx): at most 15 slides, every shape on the slide.
 
 The briefing tells one story, a slide per step: title, the headline, where the GPU-hours
-go (the ledger waterfall), top findings, plan and ask, investment, capacity, KPIs, risks
-and objections, decisions, assumptions; every other section goes to the appendix, merged
-onto shared slides when one slide each would pass :data:`MAX_SLIDES`. A step whose sections
+go (the ledger waterfall), top findings, plan and ask, investment, capacity, KPIs, the
+process map (its lead-time ladder, current and future), risks and objections, decisions,
+assumptions; every other section goes to the appendix, merged onto shared slides when one
+slide each would pass :data:`MAX_SLIDES`. A step whose sections
 the report lacks is left out, so a report of another kind (or an older briefing) still
 gives a deck: its summary, then its sections.
 
@@ -57,6 +58,7 @@ STORY: tuple[tuple[str | None, tuple[str, ...]], ...] = (
     (None, ("investment", "investment_ask")),
     (None, ("capacity", "outlook")),
     (None, ("kpis", "kpi_status")),
+    (None, ("value_stream",)),
     ("Risks and objections", ("risks", "objections")),
     (None, ("decisions_needed",)),
     (None, ("assumptions",)),
