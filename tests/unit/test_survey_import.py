@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetwise.collect.importers.survey import load_map, parse, parse_time, scale_value, sniff
+from fleetwise.collect.importers.survey import parse, parse_time, scale_value, sniff
 from fleetwise.errors import InputError
+from fleetwise.plan.questions import load_map
 
 ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data" / "people"

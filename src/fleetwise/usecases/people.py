@@ -20,6 +20,7 @@ from fleetwise.collect.importers.notes import Note
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
 from fleetwise.plan.fleet import FleetProfile
+from fleetwise.plan.questions import load_map
 from fleetwise.store import Store
 from fleetwise.store.people import StoredWave
 
@@ -95,7 +96,7 @@ def import_survey(
 ) -> SurveyImport:
     """Parse, check and store one export as wave ``wave`` (default: the file's stem),
     replacing a stored wave of that name."""
-    qmap = survey_importer.load_map(map_path) if map_path is not None else None
+    qmap = load_map(map_path) if map_path is not None else None
     export = survey_importer.parse(path, qmap, map_path)
     name = wave or path.stem
     if not name.strip() or len(name) > 128:

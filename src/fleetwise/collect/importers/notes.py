@@ -30,7 +30,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleetwise.errors import InputError
-from fleetwise.plan.yamlfile import line_of
 from fleetwise.textfile import first_problem, load_yaml, read_text
 
 Method = Literal["interview", "shadowing", "focus-group", "workshop"]
@@ -78,6 +77,19 @@ class Note:
     body: str
     #: Tag -> the first line it appears on, tag marks removed (a quote for the report).
     quotes: dict[str, str] = field(default_factory=dict)
+
+
+def _line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
+    """0-based line of the front-matter key at ``loc`` (the deepest found)."""
+    node, line = root, root.start_mark.line if root is not None else 0
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = [(k, v) for k, v in node.value if k.value == str(part)]
+        if not match:
+            break
+        line, node = match[0][0].start_mark.line, match[0][1]
+    return line
 
 
 def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
@@ -150,7 +162,7 @@ def parse(path: Path) -> Note:
         raise InputError(f"{path}:2: the front matter must be a YAML mapping")
 
     def error(loc: tuple[int | str, ...], msg: str) -> InputError:
-        line = (line_of(root, loc) or 0) + 1
+        line = _line(root, loc) + 2  # the front matter starts on the file's second line
         key = ".".join(str(p) for p in loc)
         return InputError(f"{path}:{line}: {key}: {msg}" if key else f"{path}:{line}: {msg}")
 

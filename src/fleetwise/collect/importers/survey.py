@@ -38,7 +38,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetwise.errors import InputError
-from fleetwise.plan import yamlfile
 from fleetwise.textfile import read_text
 
 SurveyFormat = Literal["google-forms", "microsoft-forms", "typeform"]
@@ -157,19 +156,6 @@ class SurveyExport:
     format: SurveyFormat
     items: list[MapItem]
     responses: list[SurveyResponse] = field(default_factory=list)
-
-
-def load_map(path: Path) -> QuestionMap:
-    """The question map; an unknown key or a bad value names the file, line and key."""
-    doc = yamlfile.read(path, "question map")
-    qmap = doc.validate(QuestionMap)
-    seen: dict[str, int] = {}
-    for i, item in enumerate(qmap.items):
-        for name in (f"key {item.key}", f"question {normalise(item.question)}"):
-            if name in seen:
-                raise doc.error(["items", i], f"{name.split(' ')[0]} repeats item {seen[name]}")
-            seen[name] = i
-    return qmap
 
 
 def sniff(header: Sequence[str]) -> SurveyFormat | None:
