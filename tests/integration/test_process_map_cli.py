@@ -69,6 +69,15 @@ def test_future_state_from_the_workshop_actions(
         "wait_hours",
         "complete_accurate",
     ]
+    # The briefing's section shows the same figures, with the ladder chart.
+    code, out, _ = run(capsys, "report", "briefing", "--json", "--db", db)
+    section = next(s for s in json.loads(out)["sections"] if s["key"] == "value_stream")
+    figures = {f["key"]: f["value"] for f in section["figures"]}
+    assert figures["value_stream.current.lead_time_hours"] == doc["lead_time_hours"]
+    assert figures["value_stream.future.lead_time_hours"] == doc["future"]["lead_time_hours"]
+    assert figures["value_stream.future.flow_efficiency"] == doc["future"]["flow_efficiency"]
+    assert [c["name"] for c in section["charts"]] == ["valuestream"]
+    assert section["tables"][0]["rows"][2][0] == "training-eval (constraint)"
 
 
 def test_map_of_the_stored_pipeline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
