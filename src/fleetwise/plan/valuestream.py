@@ -45,8 +45,6 @@ STEP_FIELDS = ("wait_hours", "active_hours", "complete_accurate")
 OPEN = (ActionStatus.PROPOSED, ActionStatus.APPROVED, ActionStatus.IN_PROGRESS)
 _PREFIX = "analysis:process:steps."
 
-Hours = float
-
 
 class _StepEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -119,7 +117,7 @@ class FutureState:
     effects: list[AppliedEffect]
 
     @property
-    def lead_time_saved_hours(self) -> Hours:
+    def lead_time_saved_hours(self) -> float:
         return self.current.lead_time_hours - self.future.lead_time_hours
 
     @property
