@@ -192,6 +192,9 @@ def test_survey_kpi_people_section_finding_evidence_and_deck(
     code, out, _ = run(capsys, "kpi", "list", "--json", "--db", db)
     kpi = next(k for k in json.loads(out)["kpis"] if k["name"] == "dx-feedback-loops")
     assert round(kpi["baseline"], 1) == 35.5 and round(kpi["current"], 1) == 54.0
+    # A survey construct as an action's expected effect.
+    code, _, err = run(capsys, "plan", "import", str(PEOPLE / "actions.yaml"), "--db", db)
+    assert code == 0, err
 
     store = Store(f"sqlite:///{db}")
     report = build_briefing(store, with_forecast=False)
@@ -206,6 +209,11 @@ def test_survey_kpi_people_section_finding_evidence_and_deck(
     assert (
         "qualitative evidence: 2 interviews, 1 shadowing session, 2 teams (#flaky-tests)" in lines
     )
+    (action,) = store.actions()
+    assert [(e.kpi, e.change) for e in action.effects] == [("dx-feedback-loops", 0.25)]
+    acts = next(s for s in report.sections if s.key == "top_actions")
+    item = next(i for i in acts.items if i.title == action.title)
+    assert "qualitative evidence: 1 interview, 1 team (#flaky-tests)" in item.lines
     deck = Presentation(io.BytesIO(to_pptx(report)))
     assert 0 < len(deck.slides) <= MAX_SLIDES
     store.close()

@@ -170,9 +170,10 @@ def qualitative_evidence(store: Store) -> dict[str, Evidence]:
     return all_evidence(store.notes())
 
 
-def evidence_line(evidence: dict[str, Evidence], finding_kind: str) -> str:
-    """ "qualitative evidence: 3 interviews, 2 teams (#flaky-tests)", or "" without any."""
-    ev = evidence.get(f"finding:{finding_kind}")
+def evidence_line(evidence: dict[str, Evidence], target: str) -> str:
+    """The line "qualitative evidence: 3 interviews, 2 teams (#flaky-tests)" for ``target``
+    (``finding:<kind>`` or ``action:<title>``), or "" when no note is linked to it."""
+    ev = evidence.get(target)
     if ev is None:
         return ""
     tags = ", ".join(f"#{t}" for t in ev.tags)

@@ -481,8 +481,8 @@ def build_briefing(
     act_table = act.tables
     act.tables = []
     finding_items = detail(loss, "top_findings", "Top findings")
-    add_finding_evidence(store, facts, [finding_items])
     action_items = detail(act, "top_actions", "Top actions")
+    add_finding_evidence(store, facts, [finding_items, action_items])
     action_items.tables = act_table
     evidence = [
         ledger,

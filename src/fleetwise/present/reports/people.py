@@ -157,7 +157,7 @@ _FINDING_SOURCE = re.compile(r"^finding (\d+),")
 
 
 def add_finding_evidence(store: Store, facts: Facts, sections: list[Section]) -> None:
-    """Beside each finding an item shows, the notes linked to its kind ("qualitative
+    """Beside each finding or action an item shows, the notes linked to it ("qualitative
     evidence: 2 interviews, 1 shadowing session, 2 teams (#flaky-tests)")."""
     evidence = qualitative_evidence(store)
     if not evidence:
@@ -167,6 +167,7 @@ def add_finding_evidence(store: Store, facts: Facts, sections: list[Section]) ->
         for item in sec.items:
             m = _FINDING_SOURCE.match(item.source)
             kind = kinds.get(int(m.group(1))) if m else None
-            line = evidence_line(evidence, kind) if kind else ""
+            line = evidence_line(evidence, f"finding:{kind}") if kind else ""
+            line = line or evidence_line(evidence, f"action:{item.title}")
             if line and line not in item.lines:
                 item.lines.append(line)

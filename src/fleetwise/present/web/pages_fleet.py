@@ -111,7 +111,7 @@ def diagnosis_page(reader: StoreReader) -> Page[DiagnosisPage]:
     )
     for f in costliest_findings(reader):
         row = finding_row(f)
-        line = evidence_line(people, f.kind)
+        line = evidence_line(people, f"finding:{f.kind}")
         row.evidence.extend([line] if line else [])
         layers.setdefault(f.layer, []).append(row)
     grouped = [
