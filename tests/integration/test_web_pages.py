@@ -179,6 +179,7 @@ def test_process_page_shows_the_value_stream(client: TestClient) -> None:
     assert v["constraint"] == "training-eval" and v["steps"]["training-eval"]["constraint"]
     assert v["rolled_complete_accurate"] == pytest.approx(0.44884422)
     assert v["effects"] == [] and v["future"]["lead_time_hours"] == pytest.approx(94.0)
+    assert _json(client, "/api/process")["value_stream"] == v
     html = client.get("/process").text
     assert 'id="value-stream"' in html and 'id="chart-valuestream"' in html
 

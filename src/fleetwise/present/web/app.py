@@ -229,6 +229,11 @@ def create_app(
     def process_json() -> Any:
         return pages_fleet.process_page(reader).data
 
+    @app.get("/api/process", response_model=pages_fleet.ProcessPage, include_in_schema=False)
+    def process_api() -> Any:
+        """The Process page's JSON twin (also at ``/process.json``), with the process map."""
+        return pages_fleet.process_page(reader).data
+
     @app.get("/alignment", include_in_schema=False)
     def alignment(request: Request) -> HTMLResponse:
         return html("alignment.html", pages_alignment.alignment_page(reader, today()), request)
