@@ -10,12 +10,21 @@ from datetime import datetime
 from fleetwise.present.ics import CalendarEvent, calendar
 from fleetwise.present.reports.facts import Facts
 from fleetwise.present.reports.model import Figure, Item, Section, Table, absent
-from fleetwise.units import count
 from fleetwise.usecases.alignment import HORIZON_WEEKS, AlignmentView, CommsRow
 
 NO_REGISTER = (
     "no stakeholder register: fleetwise stakeholder import FILE, then fleetwise meeting add FILE"
 )
+
+
+def count(k: int) -> str:
+    """A whole number of people, messages or meetings (``units.count`` is for quantities:
+    it writes 3 as 3.00)."""
+    return f"{k:,}"
+
+
+def _n(k: int, noun: str) -> str:
+    return f"{count(k)} {noun}{'' if k == 1 else 's'}"
 
 
 def _stance_path(points: list[str]) -> str:
@@ -34,10 +43,10 @@ def alignment_lines(view: AlignmentView) -> list[str]:
     counts = view.stance_counts
     lines = [
         f"alignment as of {view.today}: {len(view.stakeholders)} stakeholders, "
-        f"{len(view.meetings)} meetings; supportive {counts['supportive']}, neutral "
+        f"{_n(len(view.meetings), 'meeting')}; supportive {counts['supportive']}, neutral "
         f"{counts['neutral']}, opposed {counts['opposed']}, unknown {counts['unknown']}; "
-        f"{view.stance_moves} stance moves; {len(view.open_objections)} of "
-        f"{view.objections_total} objections open",
+        f"{_n(view.stance_moves, 'stance move')}; {len(view.open_objections)} of "
+        f"{_n(view.objections_total, 'objection')} open",
         "grid: " + "; ".join(f"{q} {len(n)}" for q, n in view.grid.items()),
     ]
     for v in view.stakeholders:
@@ -193,9 +202,9 @@ def section(view: AlignmentView | None, why: str = NO_REGISTER) -> Section:
     ]
     paragraphs = [
         f"{c['supportive']} of {n} stakeholders supportive, {c['neutral']} neutral, "
-        f"{c['opposed']} opposed ({c['unknown']} unknown) after {len(view.meetings)} meetings; "
-        f"{view.stance_moves} stance moves; {len(view.open_objections)} of "
-        f"{view.objections_total} objections still open.",
+        f"{c['opposed']} opposed ({c['unknown']} unknown) after "
+        f"{_n(len(view.meetings), 'meeting')}; {_n(view.stance_moves, 'stance move')}; "
+        f"{len(view.open_objections)} of {_n(view.objections_total, 'objection')} still open.",
         "Grid: " + "; ".join(f"{q}: {', '.join(ns) or '-'}" for q, ns in view.grid.items()) + ".",
     ]
     return Section(
