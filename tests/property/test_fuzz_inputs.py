@@ -33,7 +33,9 @@ from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers import fio, otava_csv
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.nodes import import_nodes
+from fleetwise.collect.importers.notes import parse as parse_note
 from fleetwise.collect.importers.pipeline import parse_process
+from fleetwise.collect.importers.survey import parse as parse_survey
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.collect.suite import load_suite
 from fleetwise.errors import FleetwiseError
@@ -42,6 +44,7 @@ from fleetwise.plan.backlog import load_actions
 from fleetwise.plan.experiments import load_experiment
 from fleetwise.plan.invest import load_scenario
 from fleetwise.plan.kpis import load_kpis
+from fleetwise.plan.questions import load_map
 from fleetwise.plan.retro import load_retro
 
 DATA = Path(__file__).parents[1] / "data"
@@ -159,6 +162,16 @@ TARGETS: dict[str, tuple[str, Parser]] = {
         "clusters/philly_node_sequence_10min.csv",
         lambda p: import_telemetry(p, "philly"),
     ),
+    "survey-typeform": (
+        "people/typeform_dx.csv",
+        lambda p: parse_survey(p, load_map(DATA / "people" / "typeform_questions.yaml")),
+    ),
+    "survey-google-unmapped": (
+        "../../examples/people/dx-survey-2026-10-google-forms.csv",
+        lambda p: parse_survey(p),
+    ),
+    "survey-map-yaml": ("../../examples/people/questions.yaml", load_map),
+    "note-md": ("people/note_evil_team.md", parse_note),
 }
 
 

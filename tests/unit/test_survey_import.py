@@ -172,3 +172,18 @@ def test_duplicate_keys_in_the_map(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"q.yaml:3: items.1: key repeats item 0"):
         load_map(qmap)
+
+
+def test_blank_and_repeated_question_headers(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.csv"
+    blank.write_text("Timestamp,Q,\n10/5/2026 9:14:03,Agree,x\n")
+    with pytest.raises(InputError, match=r"blank.csv:1:3: a question column without a header"):
+        parse(blank)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("Timestamp,Q,Q\n10/5/2026 9:14:03,Agree,Disagree\n")
+    qmap = tmp_path / "q.yaml"
+    qmap.write_text("items:\n  - {question: Q, key: q, scale: likert5}\n")
+    with pytest.raises(InputError, match=r"twice.csv:1: question 'Q' heads columns 2, 3"):
+        parse(twice, load_map(qmap), qmap)
+    unmapped = parse(twice)  # without a map each column is its own item
+    assert [i.key for i in unmapped.items] == ["q2", "q3"]

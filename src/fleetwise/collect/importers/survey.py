@@ -260,6 +260,9 @@ def parse(
     names = [normalise(h) for h in header]
     time_col = names.index(_TIME_COLUMN[fmt])
     questions = [i for i, n in enumerate(names) if n not in _META[fmt]]
+    for i in questions:
+        if not names[i]:
+            raise InputError(f"{path}:1:{i + 1}: a question column without a header")
     team_col: int | None = None
     items: list[tuple[int, MapItem]] = []
     if qmap is not None:
@@ -276,6 +279,12 @@ def parse(
                 raise InputError(
                     f"{where}: item {item.key}: question {item.question!r} is not a column "
                     f"of {path}"
+                )
+            if names.count(q) > 1:
+                cols = ", ".join(str(i + 1) for i, n in enumerate(names) if n == q)
+                raise InputError(
+                    f"{path}:1: question {item.question!r} heads columns {cols}: the map "
+                    "cannot tell them apart (rename one in the form)"
                 )
             items.append((names.index(q), item))
         mapped = {c for c, _ in items} | ({team_col} if team_col is not None else set())
