@@ -14,6 +14,11 @@ export is known to use, first match wins:
   ``closedAt`` or ``createdAt`` + ``report.closeTime`` (milliseconds), ``priority``
   (P1-P5), ``tags``, ``owner``, ``message``, ``alias``, ``teams``, ``escalations``.
 
+A DevLake raw-table dump (CSV with the API's JSON in a ``data`` column) is read through
+that JSON; DevLake's own columns (its ``created_at`` is when it collected the row) are not
+the incident's. Opsgenie Incident API records (no ``closedAt``) end at ``impactEndDate``,
+else at ``updatedAt`` once ``resolved`` or ``closed``.
+
 Times without an offset are taken as UTC. The helpers at the top (reading, times,
 errors naming file, row and column) are shared with ``pipeline.py``.
 """
@@ -89,7 +94,10 @@ def parse_when(value: Any, place: str) -> datetime:
     seconds/milliseconds; ``place`` names file, row and column in the error."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise InputError(f"{place}: not a time: {value!r}") from exc
     text = str(value or "").strip()
     if not text:
         raise InputError(f"{place}: missing time")
@@ -139,7 +147,21 @@ PAGERDUTY = "pagerduty"
 OPSGENIE = "opsgenie"
 
 
+def _raw_dump(path: Path, keys: tuple[str, ...], what: str) -> list[tuple[int | str, Row]] | None:
+    """The records of a DevLake raw-table dump (API JSON in a ``data`` column), None when
+    ``path`` is no such dump. Its ``created_at`` column is DevLake's collection time and
+    is never read as the incident's."""
+    from fleetwise.collect.importers import api_export  # it builds on the helpers above
+
+    if not api_export.is_raw_dump(path):
+        return None
+    return [(at, row) for at, row in api_export.api_items(path, keys, what)]
+
+
 def _pd_items(path: Path, text: str) -> list[tuple[int | str, Row]]:
+    raw = _raw_dump(path, ("incidents", "data"), "PagerDuty incidents in the 'data' column")
+    if raw is not None:
+        return raw
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
         return [(n, r) for n, r in csv_rows(path, text, ["created_at"])]
     doc = json_doc(path, text)
@@ -224,12 +246,15 @@ def parse_pagerduty(path: Path) -> list[ProcessEvent]:
 
 
 def sniff_pagerduty(path: Path) -> bool:
-    head = head_text(path)
+    head = head_text(path)  # a raw dump's doubled quotes do not matter to bare words
     return "urgency" in head and ("incident_number" in head or "escalation_count" in head)
 
 
 # -- Opsgenie ------------------------------------------------------------------------------
 def _og_items(path: Path, text: str) -> list[tuple[int | str, Row]]:
+    raw = _raw_dump(path, ("data",), "Opsgenie alerts in the 'data' column")
+    if raw is not None:
+        return raw
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
         return [(n, r) for n, r in csv_rows(path, text, ["createdAt"])]
     doc = json_doc(path, text)
@@ -256,6 +281,11 @@ def _og_page(path: Path, at: int | str, row: Row) -> ProcessEvent:
     created = parse_when(row.get("createdAt"), where(path, at, "createdAt"))
     ack = _og_offset(path, at, row, created, "acknowledgedAt", "report.ackTime")
     closed = _og_offset(path, at, row, created, "closedAt", "report.closeTime")
+    if closed is None and str(row.get("status") or "").lower() in {"resolved", "closed"}:
+        # The Incident API has no closedAt: its end is impactEndDate, else the update
+        # that resolved it (as opsgenie-incidents reads it).
+        col, value = pick(row, "impactEndDate", "updatedAt")
+        closed = optional_when(value, where(path, at, col))
     check_order(created, ack, where(path, at, "acknowledgedAt"))
     check_order(created, closed, where(path, at, "closedAt"))
     priority = str(row.get("priority") or "P3").upper()
