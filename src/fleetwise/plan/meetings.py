@@ -65,7 +65,8 @@ def _read(path: Path) -> yamlfile.PlanFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{where}: not valid YAML: {problem}") from exc
     if not isinstance(raw, dict):
         raise InputError(f"{path}:2: the front matter must be a YAML mapping")
     body = "\n".join(lines[end + 1 :]).strip()
