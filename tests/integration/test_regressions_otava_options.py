@@ -18,7 +18,10 @@ from otava.importer import CsvImporter, HistoStatImporter
 from otava.series import AnalysisOptions
 from otava.test_config import CsvMetric, CsvTestConfig, HistoStatTestConfig
 
+from fleetwise.models import ResultRecord, RunStatus
 from fleetwise.present.cli import main
+from fleetwise.stats import summarize
+from fleetwise.store import Store
 
 DATA = Path(__file__).parents[1] / "data" / "changepoints"
 SAMPLES = DATA / "otava_samples"
@@ -115,3 +118,50 @@ def test_a_bad_window_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["regressions", "--csv", str(SAMPLES / "sample.csv"), "--window", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "--window" in err
+
+
+def store_with_a_series(db: Path, medians: list[float]) -> None:
+    """One gemm result per run, medians as given (3 samples each)."""
+    store = Store(f"sqlite:///{db}")
+    env = store.save_environment({"host": "h", "cpu": {"model": "Test", "cores": 2}}, "f" * 64)
+    for m in medians:
+        run = store.create_run("quick", {"cases": []}, environment_id=env)
+        samples = [m, m, m]
+        store.add_results(
+            run.id,
+            [
+                ResultRecord(
+                    case_key="000-a",
+                    case_index=0,
+                    benchmark="compute.gemm",
+                    layer="compute",
+                    params={"size": 256},
+                    metric="tflops",
+                    unit="TFLOP/s",
+                    direction="higher",
+                    samples=samples,
+                    summary=summarize(samples),
+                    environment_id=env,
+                    started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            ],
+        )
+        store.set_run_status(run.id, RunStatus.COMPLETED)
+    store.close()
+
+
+def test_bench_history_honours_them_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    values = np.loadtxt(DATA / "synthetic_5000.csv", delimiter=",", skiprows=1)[:120, 1]
+    store_with_a_series(db, [float(v) for v in values])
+    argv = ["bench", "history", "compute.gemm", "--db", str(db), "--json", "--otava-compatible"]
+    assert main([*argv, "--max-pvalue", "0.2", "--window", "30"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    medians = [p["median"] for p in doc["points"]]
+    theirs = compute_change_points(medians, 30, 0.2)[0]
+    assert [c["index"] for c in doc["change_points"]] == [int(c.index) for c in theirs]
+    assert theirs, "the 120 points hold steps"
+    assert main(argv) == 0  # Otava's defaults: p 0.001, window 50
+    doc = json.loads(capsys.readouterr().out)
+    default = compute_change_points(medians)[0]
+    assert [c["index"] for c in doc["change_points"]] == [int(c.index) for c in default]
