@@ -8,7 +8,12 @@ Definitions:
   is usually redone; the Helios and Philly studies count it the same way);
 - allocation = GPU-hours allocated / (GPUs x time); from telemetry when it has totals,
   else from the jobs and ``total_gpus``. The allocation-vs-utilization gap needs measured
-  utilization (DCGM): allocated GPU-hours x (1 - measured utilization) are paid and idle;
+  utilization (DCGM): allocated GPU-hours x (1 - measured utilization) are paid and idle.
+  Measured utilization is DCGM's SM_ACTIVE when the telemetry has it, else GPU_UTIL, which
+  overstates use (any kernel on any SM counts the GPU busy): the basis and its confidence
+  go with every figure (``utilization_basis``);
+- node health (``analyze/node_health.py``): GPUs the telemetry's XID and ECC fields say
+  were unhealthy, with the hours;
 - stranded GPU-hours (fragmentation) = sum over telemetry samples of
   ``min(idle GPUs, pending GPUs) * interval``: GPUs free while jobs that want them wait,
   i.e. free in the wrong places (partly used nodes) or in pieces too small for the gang.
@@ -31,7 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
-from fleetwise.collect.importers.telemetry import ClusterSeries
+from fleetwise.analyze.node_health import GpuHealth, gpu_health, health_findings
+from fleetwise.collect.importers.telemetry import BASIS_CONFIDENCE, ClusterSeries
 from fleetwise.errors import InputError
 from fleetwise.models import Cost, Evidence, Finding, JobRecord, JobState, NodeRecord, Severity
 
@@ -71,23 +77,55 @@ class ClusterReport:
     placement_note: str = ""
     #: The nodes at the end of the log (or at the node-state snapshot).
     now: Snapshot | None = None
+    #: False when only telemetry and nodes were analysed: the job sections are not computed.
+    job_log: bool = True
+    #: What ``measured_utilization`` is ("SM_ACTIVE", "GPU_UTIL") and how far to trust it.
+    utilization_basis: str = ""
+    #: Mean of each DCGM utilization field over the telemetry (short names, 0-1).
+    profiling: dict[str, float] = field(default_factory=dict)
+    #: Measured utilization per UTC day: (YYYY-MM-DD, mean).
+    utilization_by_day: list[tuple[str, float]] = field(default_factory=list)
+    #: GPUs with XID/ECC telemetry; the unhealthy ones have findings.
+    health: list[GpuHealth] = field(default_factory=list)
+    #: GPUs of the node inventory, and the most GPUs the telemetry saw at once.
+    capacity_gpus: int | None = None
+    telemetry_gpus: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def utilization_confidence(self) -> str:
+        return BASIS_CONFIDENCE.get(self.utilization_basis, "")
 
     def summary(self) -> dict[str, Any]:
         def rows(stats: list[WaitStats]) -> list[dict[str, Any]]:
             return [s.__dict__ for s in stats]
 
+        jobs = self.job_log
         return {
+            "job_log": jobs,
             "jobs": self.jobs,
             "gpu_jobs": self.gpu_jobs,
             "span_days": self.span_days,
-            "gpu_hours": self.gpu_hours,
+            "gpu_hours": self.gpu_hours if jobs else None,
             "waits_by_team": rows(self.waits_by_team),
             "waits_by_size": rows(self.waits_by_size),
             "waits_by_hour": rows(self.waits_by_hour),
             "gpu_hours_by_team_month": self.gpu_hours_by_team_month,
-            "lost_gpu_hours": self.lost_gpu_hours,
+            "lost_gpu_hours": self.lost_gpu_hours if jobs else None,
             "allocation": self.allocation,
             "measured_utilization": self.measured_utilization,
+            "utilization_basis": self.utilization_basis,
+            "utilization_confidence": self.utilization_confidence,
+            "profiling": self.profiling,
+            "utilization_by_day": [list(d) for d in self.utilization_by_day],
+            "unhealthy_gpus": [
+                {"host": g.host, "gpu": g.gpu, "hours": g.unhealthy_hours, "why": g.reasons()}
+                for g in self.health
+                if g.unhealthy
+            ],
+            "capacity_gpus": self.capacity_gpus,
+            "telemetry_gpus": self.telemetry_gpus,
+            "notes": self.notes,
             "stranded_gpu_hours": self.stranded_gpu_hours,
             "placement": self.placement_history.summary() if self.placement_history else None,
             "placement_note": self.placement_note,
@@ -254,9 +292,18 @@ def analyze_cluster(
             )
         )
 
-    allocation, measured, stranded = _telemetry_findings(
+    allocation, measured, stranded = telemetry_findings(
         telemetry, total_gpus, total_hours, span_days, per_year, usd_per_gpu_hour, findings
     )
+    health = gpu_health(telemetry.health) if telemetry is not None else []
+    if telemetry is not None:
+        findings += health_findings(
+            health,
+            f"telemetry:{telemetry.source}",
+            span_hours(telemetry),
+            usd_per_gpu_hour,
+            hours_per_year,
+        )
     placed: History | None = None
     note = ""
     now: Snapshot | None = None
@@ -290,7 +337,42 @@ def analyze_cluster(
         placement_history=placed,
         placement_note=note,
         now=now,
+        **telemetry_view(telemetry),
+        health=health,
     )
+
+
+def span_hours(t: ClusterSeries) -> float:
+    """Hours the telemetry covers, the last sample counting the median interval."""
+    if len(t.times) < 2:
+        return 0.0
+    steps = np.diff(t.times).astype(np.float64)
+    return float(steps.sum() + np.median(steps)) / 3600
+
+
+def telemetry_view(t: ClusterSeries | None) -> dict[str, Any]:
+    """The report fields the telemetry gives: basis, DCGM field means, use by day."""
+    if t is None:
+        return {}
+    profiling = {
+        name.removeprefix("DCGM_FI_PROF_").removeprefix("DCGM_FI_DEV_"): float(np.nanmean(v))
+        for name, v in t.fields.items()
+        if not np.all(np.isnan(v))
+    }
+    by_day: list[tuple[str, float]] = []
+    keep = ~np.isnan(t.utilization)
+    if keep.any():
+        days = t.times[keep].astype("datetime64[D]")
+        uniq, inverse = np.unique(days, return_inverse=True)
+        means = np.bincount(inverse, weights=t.utilization[keep]) / np.bincount(inverse)
+        by_day = [(str(d), float(m)) for d, m in zip(uniq, means, strict=True)]
+    seen = t.total[~np.isnan(t.total)]
+    return {
+        "utilization_basis": t.basis,
+        "profiling": profiling,
+        "utilization_by_day": by_day,
+        "telemetry_gpus": int(seen.max()) if t.unit == "GPUs" and len(seen) else None,
+    }
 
 
 def placement_finding(
@@ -365,7 +447,7 @@ def placement_finding(
     )
 
 
-def _telemetry_findings(
+def telemetry_findings(
     t: ClusterSeries | None,
     total_gpus: int | None,
     job_gpu_hours: float,
@@ -446,10 +528,11 @@ def _telemetry_findings(
                 ],
             )
         )
-    if measured is not None:
+    if measured is not None and t is not None:
         alloc = allocation if allocation is not None else 1.0
         gap = alloc - measured
         allocated_hours = job_gpu_hours * per_year if job_gpu_hours else 0.0
+        metric = "DCGM_FI_PROF_SM_ACTIVE" if t.basis == "SM_ACTIVE" else "DCGM_FI_DEV_GPU_UTIL"
         if gap > 0:
             findings.append(
                 Finding(
@@ -459,7 +542,10 @@ def _telemetry_findings(
                         f"allocated GPUs are busy {measured:.0%} of the time "
                         f"(allocation {alloc:.0%})"
                     ),
-                    detail="DCGM_FI_DEV_GPU_UTIL averaged over the GPUs reporting.",
+                    detail=(
+                        f"{metric} averaged over the GPUs reporting; "
+                        f"{BASIS_CONFIDENCE.get(t.basis, t.basis)}."
+                    ),
                     severity=_severity(gap / 2),
                     evidence=[
                         Evidence(
@@ -471,6 +557,7 @@ def _telemetry_findings(
                         Evidence(
                             label="allocation", value=round(alloc, 4), unit="fraction", source=src
                         ),
+                        Evidence(label="utilization basis", value=t.basis, source=src),
                     ],
                     cost=Cost.of_gpu_hours(
                         allocated_hours * (1 - measured),

@@ -284,7 +284,9 @@ def build_ledger(
         active_share = min(1.0, active_hours / allocated) if allocated > 0 else 0.0
         evidence["allocated_idle"] = [activity.source]
         confidence["allocated_idle"] = (
-            "measured (SM_ACTIVE)" if activity.metric == "SM_ACTIVE" else "lower (GPU_UTIL)"
+            "measured (SM_ACTIVE)"
+            if activity.metric == "SM_ACTIVE"
+            else "low (GPU_UTIL only: overstates use)"
         )
     else:
         notes.append(

@@ -35,6 +35,10 @@ CLUSTER_BUCKET = {
     "cluster.idle_capacity": "idle_no_demand",
     "cluster.utilization_gap": "allocated_idle",
     "fleet.slow_node": "unattributed",
+    # GPUs DCGM says were unhealthy (XID, ECC): down time, bounded by the nodes the
+    # inventory marks down; application XIDs cost nothing and ask for none.
+    "cluster.node_health": "down",
+    "cluster.application_xid": "down",
 }
 RUNTIME_PREFIXES = ("trace.", "bench.")
 PEOPLE_PREFIXES = ("delivery.", "on-call.", "oncall.", "process.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fleetwise.analyze.bench_findings import CostModel, bench_findings
 from fleetwise.analyze.cluster import ClusterReport, analyze_cluster
+from fleetwise.analyze.cluster_telemetry import analyze_telemetry
 from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.fragmentation import latest_nodes
 from fleetwise.analyze.traces_report import analyze_trace_set
@@ -69,8 +70,25 @@ def diagnose_cluster(
     gpus: int | None = None,
 ) -> tuple[ClusterReport, int]:
     """Diagnose stored jobs (with nodes and telemetry when given), priced at the profile's
-    fleet price over its year, and store the analysis."""
+    fleet price over its year, and store the analysis. Without jobs, the telemetry and
+    the nodes alone are analysed (``analyze/cluster_telemetry.py``)."""
+    if not jobs and telemetry is None:
+        raise InputError(
+            f"no jobs in {store.display_url}: run `fleetwise cluster import FILE`, or give "
+            "--telemetry FILE to analyse telemetry and the stored nodes alone"
+        )
     series = import_telemetry(telemetry) if telemetry is not None else None
+    if series is not None and not jobs:
+        if gpus is not None:
+            raise InputError("--gpus applies to a job log; the node list gives the capacity")
+        report = analyze_telemetry(
+            series,
+            nodes,
+            source=source or f"telemetry:{series.source}",
+            usd_per_gpu_hour=profile.price(),
+            hours_per_year=profile.hours_per_year,
+        )
+        return report, _save(store, report, telemetry, nodes)
     label = source or ", ".join(sorted({j.source for j in jobs}))
     if gpus is not None and gpus > profile.total_gpus:
         raise InputError(
@@ -90,9 +108,18 @@ def diagnose_cluster(
         hours_per_year=profile.hours_per_year,
         nodes=nodes,
     )
+    return report, _save(store, report, telemetry, nodes)
+
+
+def _save(
+    store: Store, report: ClusterReport, telemetry: Path | None, nodes: list[NodeRecord]
+) -> int:
     tags = ["cluster"] + ([f"telemetry:{telemetry.name}"] if telemetry else [])
     tags += sorted({f"nodes:{n.source}" for n in nodes})
-    analysis_id = store.save_analysis(
-        kind="cluster", source=label, summary=report.summary(), findings=report.findings, tags=tags
+    return store.save_analysis(
+        kind="cluster",
+        source=report.source,
+        summary=report.summary(),
+        findings=report.findings,
+        tags=tags,
     )
-    return report, analysis_id

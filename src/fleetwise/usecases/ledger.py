@@ -127,7 +127,10 @@ def _activity(current: list[AnalysisRecord]) -> Activity | None:
         value = a.summary.get("measured_utilization") if a.kind == "cluster" else None
         if isinstance(value, int | float) and 0 <= value <= 1:
             telemetry = [t for t in a.tags if t.startswith("telemetry:")]
-            metric = "SM_ACTIVE" if any("SM_ACTIVE" in t.upper() for t in telemetry) else "GPU_UTIL"
+            # The basis the analysis recorded; analyses stored before it was kept were
+            # GPU_UTIL, the only DCGM field then read.
+            basis = a.summary.get("utilization_basis")
+            metric = "SM_ACTIVE" if basis == "SM_ACTIVE" else "GPU_UTIL"
             src = telemetry[0] if telemetry else f"analysis {a.id}"
             return Activity(float(value), metric, src)
     return None

@@ -12,6 +12,14 @@ Formats (each with ``sniff(path) -> bool`` for ``--format auto`` and ``parse(pat
 - ``alibaba``: the pod list of Alibaba's ``cluster-trace-gpu-v2023`` (``name, num_gpu,
   qos, pod_phase, creation_time, scheduled_time, deletion_time``; times are seconds from
   the trace start, placed at the Unix epoch). Team is the QoS class.
+- ``alibaba2025``: the instances of Alibaba's ``cluster-trace-gpu-v2025``
+  (``disaggregated_DLRM_trace.csv``: ``instance_sn, role, app_name, ..., gpu_request, ...,
+  creation_time, scheduled_time, deletion_time``; seconds from the trace start, placed at
+  ``epoch``). Team is the application group (``app_name``). An instance created before the
+  trace started has no creation time (NaN, the trace's README): it cannot be dated, so
+  the row is skipped and counted (``JobImport.skipped``), never guessed. An instance
+  deleted in the trace ended (state unknown: the trace does not say how); one scheduled
+  and not deleted is running; one not scheduled is pending.
 - ``helios``: the Helios/Acme job log, ``job_id,user,vc,gpu_num,cpu_num,node_num,state,
   submit_time,start_time,end_time,duration,queue``; team is the VC.
 - ``philly``: Philly's ``cluster_job_log`` JSON: a list of jobs with ``jobid, user, vc,
@@ -28,8 +36,11 @@ Every problem raises ``InputError`` as ``file:line: column 'name': problem``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -215,6 +226,60 @@ def parse_alibaba(path: Path, epoch: datetime | None = None) -> list[JobRecord]:
             )
         )
     return jobs
+
+
+# -- Alibaba 2025 (disaggregated DLRM serving instances) --------------------------------------
+_ALIBABA2025 = {"instance_sn", "app_name", "gpu_request", "creation_time", "deletion_time"}
+
+
+def sniff_alibaba2025(path: Path) -> bool:
+    return set(header(path)) >= _ALIBABA2025
+
+
+def read_alibaba2025(
+    path: Path, epoch: datetime | None = None
+) -> tuple[list[JobRecord], dict[str, int]]:
+    """Instances of ``cluster-trace-gpu-v2025`` and the rows skipped, by reason."""
+    base = epoch if epoch is not None else _EPOCH
+    if base.tzinfo is None:
+        base = base.replace(tzinfo=UTC)
+    _require(path, header(path), _ALIBABA2025 | {"scheduled_time"})
+    jobs = []
+    skipped: Counter[str] = Counter()
+    for line, row in rows(path):
+
+        def at(col: str, line: int = line) -> str:
+            return f"{path}:{line}: column '{col}'"
+
+        submit = _offset(row["creation_time"], at("creation_time"), base)
+        if submit is None:
+            skipped["no creation time (created before the trace started)"] += 1
+            continue
+        start = _offset(row["scheduled_time"], at("scheduled_time"), base)
+        end = _offset(row["deletion_time"], at("deletion_time"), base)
+        if start is not None and start < submit:
+            raise InputError(f"{at('scheduled_time')}: scheduled before it was created")
+        if end is not None and end < (start or submit):
+            raise InputError(f"{at('deletion_time')}: deleted before it was scheduled")
+        state = JobState.UNKNOWN if end else JobState.RUNNING if start else JobState.PENDING
+        jobs.append(
+            JobRecord(
+                job_id=row["instance_sn"].strip(),
+                team=row["app_name"].strip(),
+                submit_time=submit,
+                start_time=start,
+                end_time=end,
+                gpus=_int(row["gpu_request"], at("gpu_request")),
+                nodes=1,
+                state=state,
+                source=f"alibaba2025:{path.name}",
+            )
+        )
+    return jobs, dict(skipped)
+
+
+def parse_alibaba2025(path: Path) -> list[JobRecord]:
+    return read_alibaba2025(path)[0]
 
 
 # -- Helios / Acme ----------------------------------------------------------------------------
@@ -430,6 +495,7 @@ IMPORTERS: dict[str, Importer[JobRecord]] = {
         Importer("slurm", sniff_slurm, parse_slurm),
         Importer("philly", sniff_philly, parse_philly),
         Importer("alibaba", sniff_alibaba, parse_alibaba),
+        Importer("alibaba2025", sniff_alibaba2025, parse_alibaba2025),
         Importer("helios", sniff_helios, parse_helios),
         Importer("csv", sniff_csv, parse_csv),
     )
@@ -448,6 +514,14 @@ def detect_format(path: Path) -> str:
     )
 
 
+@dataclass(frozen=True)
+class JobImport:
+    fmt: str
+    jobs: list[JobRecord]
+    #: Rows left out, by reason (e.g. Alibaba 2025 instances with no creation time).
+    skipped: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
 def import_jobs(
     path: Path,
     fmt: str = "auto",
@@ -456,6 +530,17 @@ def import_jobs(
 ) -> tuple[str, list[JobRecord]]:
     """Parse ``path`` as ``fmt`` (sniffed when ``auto``); return the format and the jobs.
     ``epoch`` dates logs whose times are offsets from an undated start (Alibaba's)."""
+    done = read_jobs(path, fmt, mapping, epoch)
+    return done.fmt, done.jobs
+
+
+def read_jobs(
+    path: Path,
+    fmt: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    epoch: datetime | None = None,
+) -> JobImport:
+    """As :func:`import_jobs`, with the rows skipped and why."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if mapping and fmt == "auto":
@@ -465,11 +550,16 @@ def import_jobs(
     if fmt not in IMPORTERS:
         raise InputError(f"unknown format {fmt!r}: choose auto or one of {', '.join(IMPORTERS)}")
     if fmt == "csv":
-        return fmt, parse_csv(path, mapping)
+        return JobImport(fmt, parse_csv(path, mapping))
     if mapping:
         raise InputError("--map applies to --format csv only")
     if fmt == "alibaba":
-        return fmt, parse_alibaba(path, epoch)
+        return JobImport(fmt, parse_alibaba(path, epoch))
+    if fmt == "alibaba2025":
+        jobs, skipped = read_alibaba2025(path, epoch)
+        return JobImport(fmt, jobs, skipped)
     if epoch is not None:
-        raise InputError(f"--epoch applies to logs with relative times (alibaba), not {fmt}")
-    return fmt, IMPORTERS[fmt].parse(path)
+        raise InputError(
+            f"--epoch applies to logs with relative times (alibaba, alibaba2025), not {fmt}"
+        )
+    return JobImport(fmt, IMPORTERS[fmt].parse(path))

@@ -10,6 +10,11 @@ Formats (each with ``sniff(path) -> bool`` for ``--format auto``):
   takes no new work. This is a snapshot: its nodes have ``gpus_used``.
 - ``alibaba``: the node list of Alibaba's ``cluster-trace-gpu-v2023``
   (``sn,cpu_milli,memory_mib,gpu,model``).
+- ``pai``: the machine spec of Alibaba PAI's ``cluster-trace-gpu-v2020``
+  (``pai_machine_spec.csv``: ``machine, gpu_type, cap_cpu, cap_mem, cap_gpu``); the trace
+  ships it without a header (the names are in ``pai_machine_spec.header``), so a file
+  with that header or five such columns and none is read. The pool (model and partition)
+  is ``gpu_type``; ``CPU`` machines have no GPUs.
 - ``philly``: Philly's ``cluster_machine_list`` (``machineId, number of GPUs, single GPU
   mem``); the model is the GPU memory (``12GB``), which tells Philly's two GPU kinds apart.
 - ``csv``: a CSV with a node column (``node``, ``name``, ``host``, ``hostname``) and a GPU
@@ -207,6 +212,42 @@ def _parse_table(
     return nodes
 
 
+PAI_COLUMNS = ("machine", "gpu_type", "cap_cpu", "cap_mem", "cap_gpu")
+_PAI_ROW = re.compile(r"[0-9a-f]{8,}\s*,\s*[A-Za-z][\w-]*\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*")
+
+
+def sniff_pai(path: Path) -> bool:
+    if tuple(header(path)) == PAI_COLUMNS:
+        return True
+    first = head(path).lstrip("\ufeff").splitlines()[:1]
+    return bool(first) and _PAI_ROW.fullmatch(first[0]) is not None
+
+
+def parse_pai(path: Path) -> list[NodeRecord]:
+    text = _read(path).lstrip("\ufeff")
+    nodes = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        cells = [c.strip() for c in line.split(",")]
+        if not line.strip() or (line_no == 1 and tuple(cells) == PAI_COLUMNS):
+            continue
+        if len(cells) != len(PAI_COLUMNS):
+            raise InputError(
+                f"{path}:{line_no}: expected {len(PAI_COLUMNS)} columns "
+                f"({', '.join(PAI_COLUMNS)}), got {len(cells)}"
+            )
+        name, gpu_type, _, _, cap_gpu = cells
+        if not name:
+            raise InputError(f"{path}:{line_no}: column 'machine': empty machine name")
+        gpus = _count(cap_gpu, f"{path}:{line_no}: column 'cap_gpu'")
+        pool = "" if gpu_type.upper() in {"CPU", ""} else gpu_type
+        nodes.append(
+            NodeRecord(name=name, gpus=gpus, model=pool, partition=pool, source=f"pai:{path.name}")
+        )
+    if not nodes:
+        raise InputError(f"{path}: no machines")
+    return nodes
+
+
 def parse_alibaba(path: Path) -> list[NodeRecord]:
     return _parse_table(path, f"alibaba:{path.name}")
 
@@ -226,6 +267,7 @@ IMPORTERS: dict[str, Importer[NodeRecord]] = {
     for i in (
         Importer("scontrol", sniff_scontrol, parse_scontrol),
         Importer("philly", sniff_philly, parse_philly),
+        Importer("pai", sniff_pai, parse_pai),
         Importer("alibaba", sniff_alibaba, parse_alibaba),
         Importer("csv", sniff_csv, parse_csv),
     )

@@ -2,13 +2,12 @@
 
 Formats (``sniff(path) -> bool`` for ``--format auto``, ``parse(path) -> ClusterSeries``):
 
-- ``dcgm``: DCGM exporter metrics scraped by Prometheus, ``DCGM_FI_DEV_GPU_UTIL`` (percent,
-  per GPU) in one of three shapes: the text exposition format with timestamps
-  (``DCGM_FI_DEV_GPU_UTIL{gpu="0",Hostname="n1"} 87 1700000000000``, ms), the JSON of the
-  ``/api/v1/query_range`` API (``data.result[].values``), or a CSV with a ``timestamp`` (or
-  ``time``) column, a ``DCGM_FI_DEV_GPU_UTIL`` column and any label columns. Each time point
-  is the mean over the GPUs reporting then (``utilization``, 0-1) and their count
-  (``total``).
+- ``dcgm``: DCGM exporter metrics scraped by Prometheus (``collect/importers/dcgm.py``:
+  the fields, the three shapes). Each time point is the mean over the GPUs reporting then,
+  per field, and their count (``total``). The measured ``utilization`` is
+  ``DCGM_FI_PROF_SM_ACTIVE`` when the file has it, else ``DCGM_FI_DEV_GPU_UTIL`` / 100,
+  which overstates use (``basis`` says which). With a ``pod`` label, ``busy`` counts the
+  GPUs a pod held. XID and ECC fields are kept per GPU (``health``) for node health.
 - ``helios``: Helios per-minute cluster sequences (``time, total_gpu_num,
   running_gpu_num, pending_gpu_num, ...``): GPUs allocated to running jobs (``busy``).
   Helios' own ``gpu_utilization`` column is ``running / total``, an allocation ratio, so it
@@ -25,21 +24,23 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
+from fleetwise.collect.importers import dcgm
 from fleetwise.collect.importers.tabular import head
 from fleetwise.errors import InputError
 
-METRIC = "DCGM_FI_DEV_GPU_UTIL"
-_EXPOSITION = re.compile(
-    r"^" + METRIC + r"(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)(?:\s+(?P<ts>\d+))?\s*$"
-)
+METRIC = dcgm.UTIL
+#: What a utilization figure measured, and how far to trust it (said wherever it is used).
+BASIS_CONFIDENCE = {
+    "SM_ACTIVE": "DCGM SM_ACTIVE (share of SMs busy): measured, high confidence",
+    "GPU_UTIL": "GPU_UTIL only: overstates use, low confidence",
+}
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -54,6 +55,12 @@ class ClusterSeries:
     busy: FloatArray  # allocated to running jobs
     pending: FloatArray  # requested by waiting jobs
     utilization: FloatArray  # measured mean GPU utilization, 0-1
+    #: What ``utilization`` is: "SM_ACTIVE", "GPU_UTIL", or "" when not measured.
+    basis: str = ""
+    #: DCGM field -> mean over the GPUs reporting it at each time (GPU_UTIL as 0-1).
+    fields: dict[str, FloatArray] = field(default_factory=dict)
+    #: XID and ECC samples per GPU (``dcgm.HEALTH`` fields), in time order.
+    health: tuple[dcgm.Sample, ...] = ()
 
     def daily_mean_busy(self) -> tuple[npt.NDArray[np.datetime64], FloatArray]:
         """Mean busy units per whole UTC day (days with no sample are left out)."""
@@ -164,76 +171,53 @@ def parse_philly(path: Path) -> ClusterSeries:
 
 
 def sniff_dcgm(path: Path) -> bool:
-    return METRIC in head(path)
-
-
-def _labels_key(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={labels[k]}" for k in sorted(labels) if k not in {"__name__"})
-
-
-def _dcgm_samples(path: Path) -> list[tuple[datetime, str, float]]:
-    text = head(path).lstrip()
-    samples: list[tuple[datetime, str, float]] = []
-    if text.startswith("{"):
-        try:
-            doc = orjson.loads(path.read_bytes())
-            result = doc["data"]["result"]
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
-        except (KeyError, TypeError):
-            raise InputError(f"{path}: expected Prometheus 'data.result' (query_range)") from None
-        for k, series in enumerate(result):
-            key = _labels_key(series.get("metric", {}))
-            for ts, value in series.get("values", []):
-                where = f"{path}: data.result[{k}]"
-                samples.append((_time(str(ts), where), key, _float(str(value), where)))
-        return samples
-    first = text.splitlines()[0] if text else ""
-    if "," in first and METRIC in first.split(","):
-        columns = [c.strip() for c in first.split(",")]
-        tcol = "timestamp" if "timestamp" in columns else "time"
-        if tcol not in columns:
-            raise InputError(f"{path}:1: missing column 'timestamp' (or 'time')")
-        labels = [c for c in columns if c not in {tcol, METRIC}]
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            for row in reader:
-                where = f"{path}:{reader.line_num}: column"
-                key = ",".join(f"{c}={row.get(c, '')}" for c in labels)
-                value = _float(row.get(METRIC) or "", f"{where} '{METRIC}'")
-                samples.append((_time(row.get(tcol) or "", f"{where} '{tcol}'"), key, value))
-        return samples
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line or line.startswith("#") or not line.startswith(METRIC):
-                continue
-            m = _EXPOSITION.match(line)
-            if m is None or m.group("ts") is None:
-                raise InputError(
-                    f"{path}:{line_no}: expected '{METRIC}{{labels}} value timestamp_ms'"
-                )
-            where = f"{path}:{line_no}"
-            value = _float(m.group("value"), where)
-            samples.append((_time(m.group("ts"), where), m.group("labels") or "", value))
-    return samples
+    return dcgm.sniff(path)
 
 
 def parse_dcgm(path: Path) -> ClusterSeries:
-    samples = _dcgm_samples(path)
-    if not samples:
-        raise InputError(f"{path}: no {METRIC} samples")
-    by_time: dict[datetime, dict[str, float]] = defaultdict(dict)
-    for t, key, value in samples:
-        if not 0 <= value <= 100:
-            raise InputError(f"{path}: {METRIC} {value} at {t.isoformat()} is not 0-100")
-        by_time[t][key] = value
+    found = dcgm.samples(path)
+    if not found:
+        raise InputError(f"{path}: no samples of {', '.join(dcgm.FIELDS[:2])} or the others")
+    by_time: dict[datetime, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    held: dict[datetime, dict[str, bool]] = defaultdict(dict)
+    for s in found:
+        value = s.value / 100 if s.field == dcgm.UTIL else s.value
+        by_time[s.time][s.field][s.key] = value
+        if s.allocated is not None:
+            held[s.time][s.key] = held[s.time].get(s.key, False) or s.allocated
     times = sorted(by_time)
-    cols = {
-        "utilization": [sum(by_time[t].values()) / len(by_time[t]) / 100 for t in times],
-        "total": [float(len(by_time[t])) for t in times],
-    }
-    return _series(path, "dcgm", "GPUs", times, cols)
+    present = [f for f in (dcgm.UTIL, *dcgm.RATIOS) if any(f in by_time[t] for t in times)]
+    cols: dict[str, list[float]] = {f: [_mean(by_time[t].get(f)) for t in times] for f in present}
+    cols["total"] = [
+        float(len({k for f in present for k in by_time[t].get(f, {})})) if present else math.nan
+        for t in times
+    ]
+    basis = next((b for f, b in _BASIS if f in present), "")
+    if basis:
+        cols["utilization"] = cols[dcgm.SM_ACTIVE if basis == "SM_ACTIVE" else dcgm.UTIL]
+    if held:
+        cols["busy"] = [float(sum(held[t].values())) if t in held else math.nan for t in times]
+    series = _series(path, "dcgm", "GPUs", times, cols)  # times are sorted already
+    health = tuple(sorted((s for s in found if s.field in dcgm.HEALTH), key=lambda s: s.time))
+    return ClusterSeries(
+        series.source,
+        series.unit,
+        series.times,
+        series.total,
+        series.busy,
+        series.pending,
+        series.utilization,
+        basis=basis,
+        fields={f: np.asarray(cols[f], dtype=np.float64) for f in present},
+        health=health,
+    )
+
+
+_BASIS = ((dcgm.SM_ACTIVE, "SM_ACTIVE"), (dcgm.UTIL, "GPU_UTIL"))
+
+
+def _mean(values: dict[str, float] | None) -> float:
+    return sum(values.values()) / len(values) if values else math.nan
 
 
 @dataclass(frozen=True)

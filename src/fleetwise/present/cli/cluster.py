@@ -17,7 +17,7 @@ from rich.text import Text
 from fleetwise.analyze.cluster import ClusterReport, WaitStats
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.checked import Gpus, Moment
-from fleetwise.collect.importers.jobs import import_jobs
+from fleetwise.collect.importers.jobs import read_jobs
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
@@ -42,6 +42,7 @@ class JobFormat(StrEnum):
     auto = "auto"
     slurm = "slurm"
     alibaba = "alibaba"
+    alibaba2025 = "alibaba2025"
     helios = "helios"
     philly = "philly"
     csv = "csv"
@@ -70,20 +71,27 @@ def import_cmd(
     epoch: Annotated[
         datetime | None,
         typer.Option(
-            help="Start of a log whose times are offsets (Alibaba); default 1970.",
+            help="Start of a log whose times are offsets (Alibaba 2023, 2025); default 1970.",
             callback=checked(Moment),
         ),
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
-    found, jobs = import_jobs(file, fmt.value, parse_map(mapping or []), epoch)
+    done = read_jobs(file, fmt.value, parse_map(mapping or []), epoch)
+    found, jobs = done.fmt, done.jobs
+    if not jobs and done.skipped:
+        raise InputError(f"{file}: no jobs to import (every row was skipped)")
     source = f"{found}:{file.resolve()}"
     with open_store(db) as store:
         added = store.add_jobs(jobs, source)
     gpu_jobs = sum(1 for j in jobs if j.gpus > 0)
+    skipped = "".join(
+        f"; {n:,} row{'s' if n != 1 else ''} skipped: {why}" for why, n in done.skipped.items()
+    )
     stdout().print(
         f"{file}: {len(jobs)} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored"
+        + skipped
     )
 
 
@@ -100,6 +108,7 @@ class NodeFormat(StrEnum):
     auto = "auto"
     scontrol = "scontrol"
     philly = "philly"
+    pai = "pai"
     alibaba = "alibaba"
     csv = "csv"
 
@@ -147,12 +156,20 @@ def _waits_table(title: str, rows: list[WaitStats]) -> Table:
     return table
 
 
+def _measured(r: ClusterReport) -> str:
+    if r.measured_utilization is None:
+        return ""
+    return f", measured use {r.measured_utilization:.0%} ({r.utilization_confidence})"
+
+
 def cluster_view(r: ClusterReport, top: int = 10) -> Group:
+    if not r.job_log:
+        return telemetry_view(r)
     head = Text(
         f"{r.source}: {r.gpu_jobs} GPU jobs of {r.jobs} over {r.span_days:.1f} days, "
         f"{sig(r.gpu_hours)} GPU-hours"
         + (f", allocation {r.allocation:.0%}" if r.allocation is not None else "")
-        + (f", measured use {r.measured_utilization:.0%}" if r.measured_utilization else "")
+        + _measured(r)
     )
     months = sorted({m for v in r.gpu_hours_by_team_month.values() for m in v})
     usage = Table(title="GPU-hours by team and month", title_justify="left")
@@ -162,16 +179,7 @@ def cluster_view(r: ClusterReport, top: int = 10) -> Group:
     ranked = sorted(r.gpu_hours_by_team_month.items(), key=lambda kv: -sum(kv[1].values()))
     for team, by_month in ranked[:top]:
         usage.add_row(team, *(sig(by_month.get(m, 0.0)) for m in months))
-    found = Table(title="findings", title_justify="left")
-    for name in ("severity", "finding", "GPU-h/yr", "$/yr"):
-        found.add_column(name, justify="right" if "/" in name else "left", overflow="fold")
-    for f in sorted(r.findings, key=lambda f: -(f.cost.usd_per_year if f.cost else 0)):
-        found.add_row(
-            f.severity.value,
-            f.title,
-            sig(f.cost.gpu_hours_per_year) if f.cost else "-",
-            usd(f.cost.usd_per_year) if f.cost else "-",
-        )
+    found = findings_table(r)
     parts: list[Any] = [
         head,
         _waits_table("queue wait by team/VC (worst p95 first)", r.waits_by_team[:top]),
@@ -184,7 +192,75 @@ def cluster_view(r: ClusterReport, top: int = 10) -> Group:
         parts.append(history_text(r.placement_history))
     elif r.placement_note:
         parts.append(Text(f"fragmentation over time: not computed: {r.placement_note}"))
+    if any(g.unhealthy for g in r.health):
+        parts.append(health_table(r))
     parts.append(found)
+    return Group(*parts)
+
+
+def findings_table(r: ClusterReport) -> Table:
+    found = Table(title="findings", title_justify="left")
+    for name in ("severity", "finding", "GPU-h/yr", "$/yr"):
+        found.add_column(name, justify="right" if "/" in name else "left", overflow="fold")
+    for f in sorted(r.findings, key=lambda f: -(f.cost.usd_per_year if f.cost else 0)):
+        found.add_row(
+            f.severity.value,
+            f.title,
+            sig(f.cost.gpu_hours_per_year) if f.cost else "-",
+            usd(f.cost.usd_per_year) if f.cost else "-",
+        )
+    return found
+
+
+def health_table(r: ClusterReport) -> Table:
+    table = Table(title="node health (DCGM XID and ECC)", title_justify="left")
+    for name in ("host", "GPU", "hours unhealthy", "since (UTC)", "why"):
+        table.add_column(name, justify="right" if name.startswith("hours") else "left")
+    for g in sorted(r.health, key=lambda g: -g.unhealthy_hours):
+        if g.unhealthy:
+            since = f"{g.first_unhealthy:%Y-%m-%d %H:%M}" if g.first_unhealthy else "-"
+            why = "; ".join(g.reasons())
+            table.add_row(g.host or "?", g.gpu, duration(g.unhealthy_hours), since, why)
+    return table
+
+
+def telemetry_view(r: ClusterReport) -> Group:
+    """A report from telemetry and nodes alone: no job sections, said so."""
+    capacity = f"{r.capacity_gpus:,} GPUs (node list)" if r.capacity_gpus else "unknown"
+    head = Text(
+        f"{r.source}: telemetry over {r.span_days:.1f} days; capacity {capacity}"
+        + (f", telemetry saw {r.telemetry_gpus:,} GPUs" if r.telemetry_gpus else "")
+        + (
+            f", allocation {r.allocation:.0%} (from the telemetry)"
+            if r.allocation is not None
+            else ""
+        )
+        + _measured(r)
+    )
+    parts: list[Any] = [head]
+    if r.utilization_by_day:
+        daily = Table(
+            title=f"measured utilization by day ({r.utilization_basis})",
+            title_justify="left",
+        )
+        daily.add_column("day (UTC)", no_wrap=True)
+        daily.add_column("mean", justify="right")
+        for day, value in r.utilization_by_day:
+            daily.add_row(day, f"{value:.1%}")
+        parts.append(daily)
+    if r.profiling:
+        fields = Table(title="DCGM fields (mean over GPUs and time)", title_justify="left")
+        fields.add_column("field", no_wrap=True)
+        fields.add_column("mean", justify="right")
+        for name, value in r.profiling.items():
+            fields.add_row(name, f"{value:.1%}")
+        parts.append(fields)
+    if r.now is not None:
+        parts.append(snapshot_table(r.now))
+    if any(g.unhealthy for g in r.health):
+        parts.append(health_table(r))
+    parts.extend(Text(f"note: {n}") for n in r.notes)
+    parts.append(findings_table(r))
     return Group(*parts)
 
 
@@ -267,11 +343,12 @@ def analyze_cmd(
     ] = None,
     fleet: FleetOption = None,
 ) -> None:
-    """Diagnose the stored jobs: waits, GPU-hours, lost work, idle and stranded GPUs."""
+    """Diagnose the stored jobs: waits, GPU-hours, lost work, idle and stranded GPUs; with
+    no job log, the telemetry and nodes alone (capacity, measured use, node health)."""
     with open_store(db, must_exist=True) as store:
         jobs = store.jobs(source=source)
-        if not jobs:
-            raise InputError(f"no jobs in {store.display_url}; run `fleetwise cluster import FILE`")
+        if source is not None and not jobs:
+            raise InputError(f"no jobs from {source!r} in {store.display_url}")
         nodes = store.nodes(nodes_source)
         if nodes_source is not None and not nodes:
             raise InputError(f"no nodes from {nodes_source!r} in {store.display_url}")

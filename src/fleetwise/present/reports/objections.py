@@ -37,8 +37,12 @@ def _rent(facts: Facts) -> Item:
     cl = facts.latest("cluster")
     measured = cl.summary.get("measured_utilization") if cl else None
     if isinstance(measured, int | float):
+        confidence = (cl.summary.get("utilization_confidence") if cl else "") or (
+            "GPU_UTIL only: overstates use, low confidence"
+        )
         lines.append(
-            f"measured GPU utilization: {measured:.0%} (cluster analysis {cl.id if cl else ''})"
+            f"measured GPU utilization: {measured:.0%}, {confidence} "
+            f"(cluster analysis {cl.id if cl else ''})"
         )
     else:
         lines.append(
