@@ -201,3 +201,24 @@ def test_bad_map_names_file_line_and_key(tmp_path: Path, text: str, message: str
 def test_fsum_lead_time_is_the_sum() -> None:
     steps = [Step(f"s{i}", 0.1, 0.2, 0.9) for i in range(10)]
     assert value_stream(steps).lead_time_hours == math.fsum([0.1, 0.2] * 10)
+
+
+def test_chart_draws_both_states_with_the_constraint_outlined() -> None:
+    from fleetwise.present.charts import spec, to_svg, value_stream_map
+
+    current = value_stream(_steps())
+    kpis = [_kpi("rw", "review", "wait_hours")]
+    fs = future_state(
+        current, [Action(id=1, title="a", effects=[KPIEffect(kpi="rw", change=-0.9)])], kpis
+    )
+    doc = spec(value_stream_map(fs.current, fs.future))
+    titles = [c["title"] for c in doc["vconcat"]]
+    assert titles[0].startswith("current: lead time 20 h") and titles[1].startswith("future:")
+    data = lambda n: doc["datasets"][doc["vconcat"][n]["data"]["name"]]  # noqa: E731
+    rows = data(0)
+    assert len(rows) == 6 and {r["part"] for r in rows} == {"wait", "active"}
+    assert [r["step"] for r in rows if r["constraint"]] == ["review  (constraint)"] * 2
+    future_rows = data(1)
+    assert [r["step"] for r in future_rows if r["constraint"]] == ["deploy  (constraint)"] * 2
+    svg = to_svg(value_stream_map(current))
+    assert svg.startswith("<svg") and "#c62828" in svg
