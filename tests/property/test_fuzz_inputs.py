@@ -141,6 +141,25 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     "pagerduty-csv": ("process/pagerduty_analytics.csv", lambda p: parse_process(p)),
     "opsgenie-json": ("process/opsgenie_alerts.json", lambda p: parse_process(p)),
     "opsgenie-csv": ("process/opsgenie_alerts.csv", lambda p: parse_process(p)),
+    # API exports (issue 17 part 2): each with its format named, so every mutation reaches it
+    **{
+        f"api-{fmt}": (f"process/{rel}", lambda p, fmt=fmt: parse_process(p, fmt))
+        for fmt, rel in [
+            ("github-deployments", "github/deployments.json"),
+            ("github-pulls", "github/pulls.json"),
+            ("github-actions", "github/actions_runs_jobs.json"),
+            ("gitlab-deployments", "gitlab/deployments.json"),
+            ("gitlab-merge-requests", "gitlab/merge_requests.json"),
+            ("gitlab-pipelines", "gitlab/pipelines_jobs.json"),
+            ("jenkins", "jenkins/builds.json"),
+            ("circleci", "circleci/pipelines_workflows_jobs.json"),
+            ("jira", "jira/search.json"),
+            ("opsgenie-incidents", "opsgenie/incidents.json"),
+            ("pagerduty-log-entries", "pagerduty/log_entries.json"),
+            ("pagerduty", "pagerduty/devlake_raw_incidents.csv"),
+        ]
+    },
+    "api-auto": ("process/gitlab/pipelines_jobs.json", lambda p: parse_process(p)),
     "otava-csv": ("changepoints/otava_samples/sample.csv", otava_csv.parse),
     "histostat": ("changepoints/otava_samples/histostat.csv", otava_csv.parse),
     "fio-json": ("fio/randread-4k-libaio-direct.json", fio.parse),

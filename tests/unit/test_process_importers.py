@@ -164,7 +164,25 @@ def test_malformed_inputs_name_file_row_and_column(
 
 
 def test_every_format_is_registered_once() -> None:
-    assert list(FORMATS) == ["fourkeys", "pipeline-csv", "github-actions", "pagerduty", "opsgenie"]
+    assert list(FORMATS) == [
+        "fourkeys",
+        "devlake",
+        "pipeline-csv",
+        "github-actions",
+        "github-deployments",
+        "github-pulls",
+        "gitlab-deployments",
+        "gitlab-merge-requests",
+        "gitlab-pipelines",
+        "jenkins",
+        "circleci",
+        "jira",
+        "opsgenie-incidents",
+        "pagerduty-log-entries",
+        "pagerduty",
+        "opsgenie",
+        "infra-changes",
+    ]
 
 
 def test_a_folder_is_only_for_fourkeys(tmp_path: Path) -> None:

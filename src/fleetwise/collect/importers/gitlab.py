@@ -219,4 +219,6 @@ def parse_gitlab_pipelines(path: Path) -> list[ProcessEvent]:
 def sniff_gitlab_pipelines(path: Path) -> bool:
     head = sniff_text(path)
     gitlab = "/-/pipelines/" in head or "/-/jobs/" in head
-    return gitlab and '"status"' in head and ('"queued_duration"' in head or '"sha"' in head)
+    if not gitlab or '"deployable"' in head or '"source_branch"' in head:
+        return False  # deployments and merge requests name their pipelines too
+    return '"status"' in head and ('"queued_duration"' in head or '"sha"' in head)

@@ -330,6 +330,8 @@ def parse_opsgenie(path: Path) -> list[ProcessEvent]:
 
 def sniff_opsgenie(path: Path) -> bool:
     head = head_text(path)
+    if "impactedServices" in head:
+        return False  # the Incident API: format opsgenie-incidents
     return "createdAt" in head and ("tinyId" in head or "priority" in head)
 
 

@@ -128,7 +128,7 @@ def resolved_at(path: Path, at: int | str, row: Row) -> datetime | None:
 
 def sniff_opsgenie_incidents(path: Path) -> bool:
     head = sniff_text(path)
-    return '"createdAt"' in head and ('"impactedServices"' in head or '"ownerTeam"' in head)
+    return '"createdAt"' in head and '"impactedServices"' in head
 
 
 _ENTRY_TYPES = {"trigger", "acknowledge", "resolve", "escalate"}

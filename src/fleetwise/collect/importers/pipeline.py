@@ -11,7 +11,15 @@
   ``{"workflow_runs": [...]}``, or both in one document. Each job is a stage of the
   pipeline ``run_id`` (queued ``created_at``, ``started_at``, ``completed_at``,
   ``conclusion``, ``run_attempt``); a run without jobs is one stage named after its
-  workflow (``created_at``, ``run_started_at``, ``updated_at``).
+  workflow (``created_at``, ``run_started_at``, ``updated_at``). A job without
+  ``created_at`` (older exports, some proxies) is queued at its ``started_at``: its wait is
+  unknown and counted as none. ``cancelled``, ``timed_out`` and ``startup_failure`` are
+  failures (as DevLake counts them); the conclusion itself stays in the payload.
+
+The API exports of GitHub (deployments, pull requests), GitLab, Jenkins, CircleCI, Jira,
+Opsgenie incidents and PagerDuty log entries have their own modules; ``parse_process``
+applies ``delivery_rules`` (deployment and production patterns, incident type, team map)
+to whatever was read.
 
 ``FORMATS`` registers every process format (pages too) for ``--format auto``.
 """
@@ -22,6 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fleetwise.collect.importers.api_export import api_documents, ci_result, sniff_text
+from fleetwise.collect.importers.api_formats import API_FORMATS
+from fleetwise.collect.importers.delivery_rules import DeliveryRules, apply_rules
+from fleetwise.collect.importers.devlake import DEVLAKE, parse_devlake, sniff_devlake
+from fleetwise.collect.importers.github import repo_of
 from fleetwise.collect.importers.incidents import (
     PAGE_FORMATS,
     Row,
@@ -29,7 +42,6 @@ from fleetwise.collect.importers.incidents import (
     check_order,
     csv_rows,
     head_text,
-    json_doc,
     optional_when,
     parse_when,
     pick,
@@ -189,33 +201,50 @@ def sniff_pipeline_csv(path: Path) -> bool:
 
 
 # -- GitHub Actions ------------------------------------------------------------------------
+def _gha_lists(path: Path) -> tuple[list[tuple[str, Row]], list[tuple[str, Row]]]:
+    """(runs, jobs) of every response in the file: one, or pages written one after
+    another (``gh api --paginate``), or a raw dump's ``data`` cells."""
+    runs: list[tuple[str, Row]] = []
+    jobs: list[tuple[str, Row]] = []
+    for at, doc in api_documents(path):
+        if not isinstance(doc, dict) or not (
+            isinstance(doc.get("jobs"), list) or isinstance(doc.get("workflow_runs"), list)
+        ):
+            raise InputError(
+                f"{path}:{at or 1}: expected GitHub Actions JSON with 'jobs' or 'workflow_runs'"
+            )
+        prefix = f"{at}." if at else ""
+        for key, out in (("workflow_runs", runs), ("jobs", jobs)):
+            out.extend(
+                (f"{prefix}{key}[{i}]", r)
+                for i, r in enumerate(doc.get(key) or [])
+                if isinstance(r, dict)
+            )
+    return runs, jobs
+
+
 def parse_github_actions(path: Path) -> list[ProcessEvent]:
     """Jobs (or runs without jobs) of a GitHub Actions REST export as pipeline stages."""
-    doc = json_doc(path, read_text(path))
-    if not isinstance(doc, dict) or not (
-        isinstance(doc.get("jobs"), list) or isinstance(doc.get("workflow_runs"), list)
-    ):
-        raise InputError(f"{path}: expected GitHub Actions JSON with 'jobs' or 'workflow_runs'")
-    runs = {r.get("id"): r for r in doc.get("workflow_runs") or [] if isinstance(r, dict)}
+    run_list, jobs = _gha_lists(path)
+    runs = {r.get("id"): r for _, r in run_list}
     source = f"{GITHUB_ACTIONS}:{path.name}"
     events: list[ProcessEvent] = []
-    jobs = [j for j in doc.get("jobs") or [] if isinstance(j, dict)]
-    for i, job in enumerate(jobs):
+    for at, job in jobs:
         run = runs.get(job.get("run_id"), {})
-        events.append(_gha_stage(path, f"jobs[{i}]", job, run, source, str(job.get("name"))))
-    with_jobs = {j.get("run_id") for j in jobs}
-    for i, run in enumerate(doc.get("workflow_runs") or []):
-        if isinstance(run, dict) and run.get("id") not in with_jobs:
+        events.append(_gha_stage(path, at, job, run, source, str(job.get("name"))))
+    with_jobs = {j.get("run_id") for _, j in jobs}
+    for at, run in run_list:
+        if run.get("id") not in with_jobs:
             name = str(run.get("name") or "workflow")
-            events.append(_gha_stage(path, f"workflow_runs[{i}]", run, run, source, name))
+            events.append(_gha_stage(path, at, run, run, source, name))
     return events
 
 
 def _gha_stage(path: Path, at: str, item: Row, run: Row, source: str, stage: str) -> ProcessEvent:
     is_job = "run_id" in item
-    queued = parse_when(item.get("created_at"), where(path, at, "created_at"))
     start_col, start_raw = pick(item, "started_at", "run_started_at")
     started = parse_when(start_raw, where(path, at, start_col))
+    queued = optional_when(item.get("created_at"), where(path, at, "created_at")) or started
     end_col = "completed_at" if is_job else "updated_at"
     finished = optional_when(item.get(end_col), where(path, at, end_col))
     if finished is None:
@@ -225,6 +254,7 @@ def _gha_stage(path: Path, at: str, item: Row, run: Row, source: str, stage: str
     pipeline = str(item.get("run_id") if is_job else item.get("id"))
     attempt = int(as_number(item.get("run_attempt") or 1, where(path, at, "run_attempt")))
     repo = run.get("repository")
+    conclusion = str(item.get("conclusion") or "unknown")
     return ProcessEvent(
         kind="pipeline_stage",
         source=source,
@@ -234,36 +264,44 @@ def _gha_stage(path: Path, at: str, item: Row, run: Row, source: str, stage: str
         ended_at=finished,
         service=str(repo.get("name", "")) if isinstance(repo, dict) else "",
         group=pipeline,
-        status=_result(str(item.get("conclusion") or "unknown")),
+        status=ci_result(conclusion),
         payload={
             "stage": stage,
             "attempt": attempt,
             "commit": str(item.get("head_sha") or ""),
             "workflow": str(item.get("workflow_name") or run.get("name") or ""),
             "steps": len(item.get("steps") or []),
+            "conclusion": conclusion,
+            "repo": repo_of(run) or repo_of(item),
+            "path": str(run.get("path") or ""),
         },
     )
 
 
 def sniff_github_actions(path: Path) -> bool:
-    head = head_text(path)
-    return head.lstrip().startswith("{") and ('"workflow_runs"' in head or '"jobs"' in head)
+    head = sniff_text(path)
+    return '"workflow_runs"' in head or ('"jobs"' in head and '"run_id"' in head)
 
 
 Parser = Callable[[Path], list[ProcessEvent]]
 #: Every process format: name -> (sniff, parse); ``--format auto`` tries them in order.
 FORMATS: dict[str, tuple[Callable[[Path], bool], Parser]] = {
     FOURKEYS: (sniff_fourkeys, parse_fourkeys),
+    DEVLAKE: (sniff_devlake, parse_devlake),
     PIPELINE_CSV: (sniff_pipeline_csv, parse_pipeline_csv),
     GITHUB_ACTIONS: (sniff_github_actions, parse_github_actions),
+    **API_FORMATS,
     **PAGE_FORMATS,
     INFRA_CHANGES: (sniff_infra_changes, parse_infra_changes),
 }
 
 
-def parse_process(path: Path, fmt: str = "auto") -> tuple[str, list[ProcessEvent]]:
-    """Parse ``path`` as ``fmt`` (or the first format that recognises it); return the
-    format used and every event. Nothing is returned unless the whole file parsed."""
+def parse_process(
+    path: Path, fmt: str = "auto", rules: DeliveryRules | None = None
+) -> tuple[str, list[ProcessEvent]]:
+    """Parse ``path`` as ``fmt`` (or the first format that recognises it) and apply
+    ``rules`` (defaults: ``DeliveryRules()``); return the format used and every event.
+    Nothing is returned unless the whole file parsed."""
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if fmt == "auto":
@@ -275,6 +313,8 @@ def parse_process(path: Path, fmt: str = "auto") -> tuple[str, list[ProcessEvent
         fmt = found
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    if path.is_dir() and fmt != FOURKEYS:
-        raise InputError(f"{path}: is a folder; only --format {FOURKEYS} reads a folder")
-    return fmt, FORMATS[fmt][1](path)
+    if path.is_dir() and fmt not in (FOURKEYS, DEVLAKE):
+        raise InputError(
+            f"{path}: is a folder; only --format {FOURKEYS} reads a folder (or {DEVLAKE})"
+        )
+    return fmt, apply_rules(FORMATS[fmt][1](path), rules or DeliveryRules())

@@ -4,7 +4,7 @@ on-call analyses of what the store holds. Each analysis is stored with its findi
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +14,7 @@ import typer
 from rich.console import Group
 
 from fleetwise.analyze.dora import Definition, DoraConfig, dora_report
+from fleetwise.analyze.dora_devlake import day_end, day_start, devlake_dora
 from fleetwise.analyze.oncall import OnCallConfig, oncall_report
 from fleetwise.analyze.pipeline_flow import pipeline_report
 from fleetwise.analyze.process import (
@@ -24,9 +25,12 @@ from fleetwise.analyze.process import (
     to_doc,
 )
 from fleetwise.checked import Share, WindowHours
+from fleetwise.collect.importers.delivery_rules import DeliveryRules, load_team_map
+from fleetwise.collect.importers.devlake import DEVLAKE, parse_devlake
+from fleetwise.collect.importers.devlake_tables import is_database_url, shown_source
 from fleetwise.collect.importers.pipeline import FORMATS, parse_process
 from fleetwise.errors import InputError
-from fleetwise.models import SCHEMA_VERSION, Finding
+from fleetwise.models import SCHEMA_VERSION, Finding, ProcessEvent
 from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
@@ -36,6 +40,7 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
+from fleetwise.present.cli.render_devlake import devlake_dora_view
 from fleetwise.present.cli.render_infra import infra_view
 from fleetwise.present.cli.render_process import (
     dora_view,
@@ -55,8 +60,19 @@ app.command("map")(map_cmd)
 class FormatOpt(StrEnum):
     auto = "auto"
     fourkeys = "fourkeys"
+    devlake = "devlake"
     pipeline_csv = "pipeline-csv"
     github_actions = "github-actions"
+    github_deployments = "github-deployments"
+    github_pulls = "github-pulls"
+    gitlab_deployments = "gitlab-deployments"
+    gitlab_merge_requests = "gitlab-merge-requests"
+    gitlab_pipelines = "gitlab-pipelines"
+    jenkins = "jenkins"
+    circleci = "circleci"
+    jira = "jira"
+    opsgenie_incidents = "opsgenie-incidents"
+    pagerduty_log_entries = "pagerduty-log-entries"
     pagerduty = "pagerduty"
     opsgenie = "opsgenie"
     infra_changes = "infra-changes"
@@ -68,6 +84,7 @@ assert {f.value for f in FormatOpt} == {"auto", *FORMATS}, "keep FormatOpt in st
 class DefinitionOpt(StrEnum):
     fleetwise = "fleetwise"
     fourkeys = "fourkeys"
+    devlake = "devlake"
 
 
 TzOption = Annotated[str, typer.Option("--tz", help="Time zone for days, weeks and shifts.")]
@@ -86,30 +103,75 @@ def _zone(tz: str) -> str:
     return tz
 
 
+def _read_source(source: str, fmt: str, rules: DeliveryRules) -> tuple[str, list[ProcessEvent]]:
+    """A file or folder through the format registry; a database URL is DevLake's."""
+    if is_database_url(source):
+        if fmt not in ("auto", DEVLAKE):
+            raise InputError(
+                f"{shown_source(source)}: a database URL is read by --format {DEVLAKE} only"
+            )
+        return DEVLAKE, parse_devlake(source)
+    return parse_process(Path(source), fmt, rules)
+
+
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="Export file (or a Four Keys folder).")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Export file, a folder (Four Keys; DevLake CSV dumps) or a DevLake "
+            "database URL (postgresql://... or mysql://..., read-only)."
+        ),
+    ],
     fmt: Annotated[
         FormatOpt, typer.Option("--format", help="Input format; auto sniffs it.")
     ] = FormatOpt.auto,
+    deployment_pattern: Annotated[
+        str,
+        typer.Option(
+            help="Regex (case-insensitive) of CI job or workflow names that deploy "
+            "(DevLake's deploymentPattern); '' turns CI deployments off."
+        ),
+    ] = "deploy",
+    production_pattern: Annotated[
+        str,
+        typer.Option(
+            help="Regex of production environments (or deploy job names); "
+            "'' (default): every deployment counts (DevLake's productionPattern)."
+        ),
+    ] = "",
+    incident_type: Annotated[
+        str, typer.Option(help="Regex of the Jira issue types that are incidents.")
+    ] = "^Incident$",
+    team_map: Annotated[
+        Path | None,
+        typer.Option(help="YAML mapping repository globs and path prefixes to teams."),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Import changes, deployments, incidents, pipeline stages or pages into the store."""
-    used, events = parse_process(file, str(fmt.value))
+    rules = DeliveryRules(
+        deployment_pattern=deployment_pattern or None,
+        production_pattern=production_pattern or None,
+        incident_type=incident_type or None,
+        team_map=load_team_map(team_map) if team_map else None,
+    )
+    used, events = _read_source(file, str(fmt.value), rules)
+    shown = shown_source(file)
     if not events:
-        raise InputError(f"{file}: no events found")
+        raise InputError(f"{shown}: no events found")
     with open_store(db) as store:
         added, skipped = store.add_process_events(events)
     kinds: dict[str, int] = {}
     for ev in events:
         kinds[ev.kind] = kinds.get(ev.kind, 0) + 1
     if json_out:
-        doc = {"file": str(file), "format": used, "added": added, "skipped": skipped}
+        doc = {"file": shown, "format": used, "added": added, "skipped": skipped}
         print_json({"schema_version": SCHEMA_VERSION, **doc, "kinds": kinds})
         return
     counts = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    stdout().print(f"imported {file} as {used}: {counts}; {added} added, {skipped} already stored")
+    stdout().print(f"imported {shown} as {used}: {counts}; {added} added, {skipped} already stored")
 
 
 def _emit(
@@ -157,13 +219,57 @@ def dora_cmd(
         ),
     ] = 24.0,
     tz: TzOption = "UTC",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="devlake: first day of the range, YYYY-MM-DD (UTC); "
+            "default six months before --until."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="devlake: last day of the range (UTC); default the last event."),
+    ] = None,
     fleet: FleetOption = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """DORA's four keys and rework rate, both definitions, per team/service and per week."""
+    """DORA's four keys and rework rate, both definitions, per team/service and per week;
+    --definition devlake: DevLake's DORA per DevLake project (--team PROJECT)."""
+    first, last = _day("--since", since), _day("--until", until)
     with open_store(db, must_exist=True) as store:
+        if definition is DefinitionOpt.devlake:
+            _dora_devlake(store, team, first, last, json_out)
+            return
         _dora(store, team, service, definition, window_hours, tz, fleet, json_out)
+
+
+def _day(option: str, text: str | None) -> date | None:
+    try:
+        return None if text is None else date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(f"{option} {text!r}: not a date (YYYY-MM-DD)") from exc
+
+
+def _dora_devlake(
+    store: Store, project: str | None, since: date | None, until: date | None, json_out: bool
+) -> None:
+    if since is not None and until is not None and since > until:
+        raise InputError(f"--since {since} is after --until {until}")
+    report = devlake_dora(
+        store.process_events(["change", "deployment", "incident"]),
+        project=project,
+        since=day_start(since) if since else None,
+        until=day_end(until) if until else None,
+    )
+    if report is None or not report.projects:
+        raise InputError(
+            "no DevLake events in the store"
+            + (f" for project {project!r}" if project else "")
+            + "; import some with `fleetwise process import --format devlake SOURCE`"
+        )
+    tags = ["dora", "definition:devlake"] + ([f"team:{project}"] if project else [])
+    _emit(store, "dora", report, [], devlake_dora_view(report), json_out, tags)
 
 
 def _dora(
