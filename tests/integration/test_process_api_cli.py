@@ -73,6 +73,7 @@ def test_gitlab_deployments_merge_requests_and_jira_give_dora(
     doc = json.loads(out)["dora"]
     keys = doc["overall"]
     assert keys["deployments"] == 4 and keys["changes_deployed"] == 4
+    assert round(keys["deploys_per_week"], 2) == 1.33
     # MR created to first production deployment: 21.13, 23.52, 24.17, 29.12 h
     assert round(keys["lead_time_hours"], 3) == round((23 + 31 / 60 + 24 + 10 / 60) / 2, 3)
     # OPS-102 (18:00 UTC) follows deployment 305 (14:07); OPS-103 has none within 24 h
