@@ -81,7 +81,7 @@ def test_themes_of_the_five_example_notes() -> None:
     assert flaky.by_method == {"interview": 2, "shadowing": 1}
     assert flaky.by_team == {"training-platform": 2, "inference": 1}
     assert flaky.links == [
-        "action:Quarantine flaky integration tests and name an owner for the suite",
+        "action:Quarantine and fix flaky jobs",
         "finding:delivery.flaky_job",
     ]
     assert themes(notes)[0].tag == "flaky-tests"  # the most mentioned first
