@@ -183,3 +183,13 @@ def test_span_and_diff_minutes(seconds: int) -> None:
     assert span == (None if -(-seconds // 60) < 0 else -(-seconds // 60))
     assert diff == int(seconds / 60)
     assert span is None or span - 1 <= seconds / 60 <= span
+
+
+@pytest.mark.parametrize("value", ["abc", "1e999", "nan"])
+def test_bad_number_names_row_and_column(tmp_path: Path, value: str) -> None:
+    folder = tmp_path / "dump"
+    shutil.copytree(DUMPS, folder)
+    path = folder / "issues.csv"
+    path.write_text(path.read_text().replace(",190,", f",{value},", 1))
+    with pytest.raises(InputError, match=r"issues.csv:2: column 'lead_time_minutes': not a"):
+        parse_devlake(folder)

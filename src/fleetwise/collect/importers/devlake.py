@@ -44,6 +44,7 @@ from fleetwise.collect.importers.devlake_tables import (
     Row,
     TableSource,
     Want,
+    number,
     open_source,
     text,
     when,
@@ -301,7 +302,7 @@ class _Importer:
             projects = {p for b in boards.get(issue_id, ()) for p in self.projects("boards", b)}
             for project in sorted(projects):
                 cause = self._caused_by(project, created)
-                minutes = issue.get("lead_time_minutes")
+                minutes = number(issue, "lead_time_minutes")
                 events.append(
                     ProcessEvent(
                         kind="incident",
@@ -318,7 +319,7 @@ class _Importer:
                             "title": text(issue, "title"),
                             "url": text(issue, "url"),
                             "deployment": f"{project}/{cause}" if cause else "",
-                            "lead_time_minutes": None if minutes in (None, "") else int(minutes),
+                            "lead_time_minutes": None if minutes is None else round(minutes),
                         },
                     )
                 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -185,9 +186,12 @@ def number(row: Mapping[str, Any], col: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return float(value)
+        parsed = float(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{row['_at']}: column {col!r}: not a number: {value!r}") from exc
+    if not math.isfinite(parsed):
+        raise InputError(f"{row['_at']}: column {col!r}: not a finite number: {value!r}")
+    return parsed
 
 
 def open_source(source: str | Path) -> TableSource:
