@@ -155,3 +155,6 @@ def test_devlake_definition_needs_devlake_events(
         capsys, "process", "dora", "--definition", "devlake", "--since", "x", "--db", db
     )
     assert code == 2 and "--since 'x': not a date" in err
+    argv = ("process", "dora", "--definition", "devlake", "--service", "api", "--db", db)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "per project (--team PROJECT)" in err

@@ -239,6 +239,8 @@ def dora_cmd(
     first, last = _day("--since", since), _day("--until", until)
     with open_store(db, must_exist=True) as store:
         if definition is DefinitionOpt.devlake:
+            if service is not None:
+                raise InputError("--service: DevLake's DORA is per project (--team PROJECT)")
             _dora_devlake(store, team, first, last, json_out)
             return
         _dora(store, team, service, definition, window_hours, tz, fleet, json_out)
