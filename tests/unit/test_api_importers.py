@@ -322,3 +322,19 @@ def test_pages_in_every_shape_give_the_same_items(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
         keys.append([e.key for e in parse_process(tmp_path / name, "github-pulls")[1]])
     assert all(k == keys[0] for k in keys) and len(keys[0]) == 6
+
+
+def test_a_raw_dump_of_records_no_format_reads_is_refused_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "_raw_pagerduty_services.csv"
+    path.write_text(
+        "id,params,data,url,input,created_at\n"
+        '1,{},"{""id"": ""PSVC001"", ""name"": ""inference-gateway"", '
+        '""created_at"": ""2026-01-01T00:00:00Z""}",u,,2026-12-01\n'
+    )
+    with pytest.raises(InputError, match="raw-table dump whose 'data' no format recognises"):
+        parse_process(path)
+    with pytest.raises(InputError) as err:
+        parse_process(path, "pagerduty")
+    assert str(err.value) == (
+        f"{path}:2: column 'data': not a PagerDuty incident (no incident_number or urgency)"
+    )

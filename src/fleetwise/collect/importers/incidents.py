@@ -147,19 +147,28 @@ PAGERDUTY = "pagerduty"
 OPSGENIE = "opsgenie"
 
 
-def _raw_dump(path: Path, keys: tuple[str, ...], what: str) -> list[tuple[int | str, Row]] | None:
+def _raw_dump(
+    path: Path, keys: tuple[str, ...], what: str, marks: tuple[str, ...]
+) -> list[tuple[int | str, Row]] | None:
     """The records of a DevLake raw-table dump (API JSON in a ``data`` column), None when
     ``path`` is no such dump. Its ``created_at`` column is DevLake's collection time and
-    is never read as the incident's."""
+    is never read as the incident's. A record without any of ``marks`` is some other
+    table's (a service, a user) and is refused rather than read as an incident."""
     from fleetwise.collect.importers import api_export  # it builds on the helpers above
 
     if not api_export.is_raw_dump(path):
         return None
-    return [(at, row) for at, row in api_export.api_items(path, keys, what)]
+    items = api_export.api_items(path, keys, what)
+    for at, row in items:
+        if not any(m in row for m in marks):
+            raise InputError(f"{path}:{at}: column 'data': not {what} (no {' or '.join(marks)})")
+    return [(at, row) for at, row in items]
 
 
 def _pd_items(path: Path, text: str) -> list[tuple[int | str, Row]]:
-    raw = _raw_dump(path, ("incidents", "data"), "PagerDuty incidents in the 'data' column")
+    raw = _raw_dump(
+        path, ("incidents", "data"), "a PagerDuty incident", ("incident_number", "urgency")
+    )
     if raw is not None:
         return raw
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):
@@ -252,7 +261,7 @@ def sniff_pagerduty(path: Path) -> bool:
 
 # -- Opsgenie ------------------------------------------------------------------------------
 def _og_items(path: Path, text: str) -> list[tuple[int | str, Row]]:
-    raw = _raw_dump(path, ("data",), "Opsgenie alerts in the 'data' column")
+    raw = _raw_dump(path, ("data",), "an Opsgenie alert", ("tinyId", "alias", "priority"))
     if raw is not None:
         return raw
     if path.suffix.lower() == ".csv" or not text.lstrip().startswith(("{", "[")):

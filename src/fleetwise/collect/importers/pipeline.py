@@ -30,7 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fleetwise.collect.importers.api_export import api_documents, ci_result, sniff_text
+from fleetwise.collect.importers.api_export import (
+    api_documents,
+    ci_result,
+    is_raw_dump,
+    sniff_text,
+)
 from fleetwise.collect.importers.api_formats import API_FORMATS
 from fleetwise.collect.importers.delivery_rules import DeliveryRules, apply_rules
 from fleetwise.collect.importers.devlake import DEVLAKE, parse_devlake, sniff_devlake
@@ -307,9 +312,12 @@ def parse_process(
     if fmt == "auto":
         found = next((name for name, (sniff, _) in FORMATS.items() if sniff(path)), None)
         if found is None:
-            raise InputError(
-                f"{path}: unrecognised format; pass --format with one of {', '.join(FORMATS)}"
+            what = (
+                "a DevLake raw-table dump whose 'data' no format recognises"
+                if path.is_file() and is_raw_dump(path)
+                else "unrecognised format"
             )
+            raise InputError(f"{path}: {what}; pass --format with one of {', '.join(FORMATS)}")
         fmt = found
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
