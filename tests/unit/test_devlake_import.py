@@ -193,3 +193,11 @@ def test_bad_number_names_row_and_column(tmp_path: Path, value: str) -> None:
     path.write_text(path.read_text().replace(",190,", f",{value},", 1))
     with pytest.raises(InputError, match=r"issues.csv:2: column 'lead_time_minutes': not a"):
         parse_devlake(folder)
+
+
+def test_delivery_rules_for_ci_exports_leave_devlake_events_alone() -> None:
+    from fleetwise.collect.importers.delivery_rules import DeliveryRules
+
+    rules = DeliveryRules(production_pattern="^prd$", deployment_pattern="deploy")
+    _, events = parse_process(DUMPS, "devlake", rules)
+    assert sorted(e.key for e in events) == sorted(e.key for e in parse_devlake(DUMPS))

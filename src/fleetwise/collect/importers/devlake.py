@@ -28,7 +28,9 @@ carry what DevLake's DORA dashboard (``grafana/dashboards/DORA.json``) needs:
   stage named after it) of a project's CI scope, for ``process pipeline``.
 
 Deployments that failed or went to another environment are not deployments here (they
-are in the pipeline stages), as in DevLake's DORA.
+are in the pipeline stages), as in DevLake's DORA. DevLake has already decided what is a
+production deployment, so ``process import``'s ``--deployment-pattern`` and
+``--production-pattern`` (for CI exports) leave these events alone.
 """
 
 from __future__ import annotations
@@ -181,7 +183,6 @@ class _Importer:
                         "name": text(rows[0], "name"),
                         "commits": sorted({text(r, "commit_sha") for r in rows}),
                         "repos": sorted({text(r, "repo_url") for r in rows}),
-                        "environment": PRODUCTION,
                     },
                 )
             )
