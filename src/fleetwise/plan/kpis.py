@@ -36,6 +36,7 @@ from fleetwise.checked import Day, Finite, Moment
 from fleetwise.errors import InputError
 from fleetwise.models import KPI, AnalysisRecord, Series
 from fleetwise.plan import yamlfile
+from fleetwise.timeutil import as_utc
 
 Status = Literal["on track", "at risk", "off track"]
 SURVEY_METRICS = ("score", "mean", "top2", "enps")
@@ -156,9 +157,11 @@ def baseline_of(kpi: KPI, found: Sequence[Reading]) -> tuple[float, datetime] | 
     """The stated baseline, else the last reading at or before ``baseline_date``, else the
     last reading (where the KPI stands when it is set)."""
     if kpi.baseline_value is not None:
-        when = kpi.baseline_date or kpi.created_at or datetime.now(UTC)
+        when = as_utc(kpi.baseline_date or kpi.created_at) or datetime.now(UTC)
         return kpi.baseline_value, when
-    upto = [r for r in found if kpi.baseline_date is None or r.time <= kpi.baseline_date]
+    # A date-only baseline_date in a KPIs file arrives without a zone: it is UTC.
+    cutoff = as_utc(kpi.baseline_date)
+    upto = [r for r in found if cutoff is None or r.time <= cutoff]
     if not upto:
         return None
     return upto[-1].value, upto[-1].time
