@@ -156,6 +156,10 @@ class SeriesPoint(BaseModel):
     n: int
     environment_id: int | None = None
     run_start_state: dict[str, Any] = Field(default_factory=dict)
+    #: Why the host was unhealthy or throttled when this result was taken (XID, ECC, GPU
+    #: throttled, CPU thermal throttling, CPU steal); such points are left out of
+    #: change-point detection unless asked for.
+    unhealthy: list[str] = Field(default_factory=list)
 
 
 class Series(BaseModel):

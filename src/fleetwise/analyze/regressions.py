@@ -5,12 +5,18 @@ it over series - from the store, or from CSV files in Otava's format - and attac
 a user needs to act: the runs (or rows) on either side, the size and direction of the
 change, and which environment fingerprint fields (or CSV attributes such as the commit)
 differ between the last point before and the first point after the change.
+
+Points taken on an unhealthy or throttled host (``SeriesPoint.unhealthy``: XID, ECC, GPU
+throttled, CPU thermal throttling, CPU steal; ``collect/host_health.py``) measured the host,
+not the code: they are left out of detection unless ``include_unhealthy``, and
+:func:`left_out` counts them by reason so every face can say how many and why.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,6 +48,8 @@ class SeriesChange:
     #: their labels, and their keys (for the change's verdict).
     infra: tuple[str, ...] = ()
     infra_keys: tuple[str, ...] = ()
+    #: Index of the point before (``index - 1`` unless unhealthy points were left out).
+    before_index: int | None = None
 
 
 def classify(change: float, direction: Direction | None) -> Kind:
@@ -79,13 +87,30 @@ def _series_change(
     )
 
 
+def left_out(series: Sequence[Series]) -> dict[str, int]:
+    """Points on unhealthy hosts, by reason (a point with two reasons counts under each),
+    and ``points``: how many points in all."""
+    reasons: Counter[str] = Counter()
+    points = 0
+    for s in series:
+        for p in s.points:
+            if p.unhealthy:
+                points += 1
+                reasons.update(p.unhealthy)
+    return {"points": points, **dict(sorted(reasons.items()))} if points else {}
+
+
 def store_series_changes(
     series: Series,
     config: ChangePointConfig,
     envs: Mapping[int, Mapping[str, Any]],
+    *,
+    include_unhealthy: bool = False,
 ) -> list[SeriesChange]:
-    """Change points of one store series (its run medians, oldest first)."""
-    pts = series.points
+    """Change points of one store series (its run medians, oldest first); indices are the
+    series' own, with points on unhealthy hosts skipped unless ``include_unhealthy``."""
+    kept = [i for i, p in enumerate(series.points) if include_unhealthy or not p.unhealthy]
+    pts = [series.points[i] for i in kept]
     out = []
     for cp in detect([p.median for p in pts], config):
         before, after = pts[cp.index - 1], pts[cp.index]
@@ -95,17 +120,16 @@ def store_series_changes(
         if ea is not None and eb is not None:
             changed = environment_changes(ea, eb, before.run_start_state, after.run_start_state)
         labels = (f"run {before.run_id}", f"run {after.run_id}")
-        out.append(
-            _series_change(
-                cp,
-                series=series.key.id,
-                unit=series.key.unit,
-                time=after.time,
-                labels=labels,
-                direction=series.key.direction,
-                changed=changed,
-            )
+        change = _series_change(
+            cp,
+            series=series.key.id,
+            unit=series.key.unit,
+            time=after.time,
+            labels=labels,
+            direction=series.key.direction,
+            changed=changed,
         )
+        out.append(replace(change, index=kept[cp.index], before_index=kept[cp.index - 1]))
     return out
 
 

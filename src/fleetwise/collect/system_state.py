@@ -10,7 +10,8 @@ throttle reasons. Two uses:
 - :func:`machine_advice`: how the machine is set up, each item with the fix (a run on an
   untuned machine is still a result, but compare it only with runs set up the same way);
 - :func:`case_flags`: what happened while one case ran (thermal throttling on a CPU, a GPU
-  clocked down by power or heat): the result is flagged, because it measured the throttle.
+  clocked down by power or heat, an XID or uncorrected ECC errors: ``host_health.py``): the
+  result is flagged, because it measured the throttle or the failing GPU.
 
 Everything here reads files under ``root`` (``/`` on a real machine, a folder of captured
 sysfs files in the tests) and the text of ``nvidia-smi``; nothing is guessed when a file is
@@ -25,6 +26,8 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from fleetwise.collect import host_health
 
 #: nvidia-smi's ``clocks_event_reasons.active`` bits (``nvmlClocksEventReasons``, named
 #: ``clocks_throttle_reasons`` before driver 535). Only the ones that slow a busy GPU down
@@ -60,7 +63,7 @@ THROTTLE_FIX: dict[str, str] = {
 }
 GPU_QUERY = (
     "index,clocks.sm,clocks.max.sm,clocks.mem,power.limit,power.default_limit,"
-    "power.draw,temperature.gpu,clocks_event_reasons.active"
+    "power.draw,temperature.gpu,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total"
 )
 #: Drivers before 535 know the older name of the same field.
 GPU_QUERY_OLD = GPU_QUERY.replace("clocks_event_reasons", "clocks_throttle_reasons")
@@ -186,13 +189,15 @@ def decode_throttle(mask: int) -> list[str]:
 
 
 def parse_gpu_state(csv_text: str) -> list[dict[str, Any]]:
-    """Rows of ``nvidia-smi --query-gpu=GPU_QUERY --format=csv,noheader,nounits``."""
+    """Rows of ``nvidia-smi --query-gpu=GPU_QUERY --format=csv,noheader,nounits`` (nine
+    columns, as recorded before the ECC count was queried, are read too)."""
     gpus = []
     for line in csv_text.strip().splitlines():
         cells = [c.strip() for c in line.split(",")]
-        if len(cells) != 9:
+        if len(cells) not in (9, 10):
             continue
-        idx, sm, sm_max, mem, limit, default, draw, temp, reasons = cells
+        idx, sm, sm_max, mem, limit, default, draw, temp, reasons = cells[:9]
+        ecc = _num(cells[9]) if len(cells) == 10 else None
         try:
             mask = int(reasons, 16) if reasons.lower().startswith("0x") else int(reasons)
         except ValueError:
@@ -208,6 +213,7 @@ def parse_gpu_state(csv_text: str) -> list[dict[str, Any]]:
                 "power_draw_w": _num(draw),
                 "temperature_c": _num(temp),
                 "throttle_reasons": decode_throttle(mask) if mask is not None else None,
+                "ecc_uncorrected": int(ecc) if ecc is not None else None,
             }
         )
     return gpus
@@ -239,10 +245,12 @@ def system_state(root: Path = Path("/"), *, gpus: bool = True) -> dict[str, Any]
 
 
 def throttle_snapshot(with_gpus: bool, root: Path = Path("/")) -> dict[str, Any]:
-    """The cheap part, read before and after each case: CPU throttle counters, GPU reasons."""
+    """The cheap part, read before and after each case: CPU throttle counters, GPU reasons
+    and uncorrected ECC counts, and (with GPUs) the XID lines of the kernel log."""
     return {
         "thermal_throttle_count": cpu_state(root, affinity=())["thermal_throttle_count"],
         "gpus": gpu_state() if with_gpus else [],
+        "xid_lines": host_health.kernel_xids() if with_gpus else None,
     }
 
 
@@ -317,6 +325,8 @@ def case_flags(
     for idx, reasons in sorted(seen.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
         for reason in sorted(reasons):
             out.append(f"GPU {idx} throttled ({reason}): {THROTTLE_FIX[reason]}")
+    out += host_health.xid_flags(before.get("xid_lines"), after.get("xid_lines"))
+    out += host_health.ecc_flags(before.get("gpus") or [], after.get("gpus") or [], gpu_indices)
     return out
 
 

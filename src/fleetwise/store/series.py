@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fleetwise.collect.host_health import health_reasons
 from fleetwise.models import Series, SeriesKey, SeriesPoint
 from fleetwise.store.schema import EnvironmentRow, ResultRow, RunRow
 from fleetwise.timeutil import as_utc
@@ -40,6 +41,7 @@ def _rows(session: Session) -> Sequence[Any]:
             ResultRow.ci_low,
             ResultRow.ci_high,
             ResultRow.n,
+            ResultRow.warnings,
             ResultRow.environment_id,
             RunRow.started_at,
             RunRow.config,
@@ -82,6 +84,7 @@ def all_series(session: Session) -> list[Series]:
                 n=row.n or 0,
                 environment_id=row.environment_id,
                 run_start_state=(row.config or {}).get("start_state", {}),
+                unhealthy=health_reasons(row.warnings or []),
             )
         )
     return sorted(out.values(), key=lambda series: series.key.id)

@@ -62,7 +62,8 @@ def annotate(
     out = []
     points = series.points
     for ch in changes:
-        before, after = points[ch.index - 1], points[ch.index]
+        before = points[ch.index - 1 if ch.before_index is None else ch.before_index]
+        after = points[ch.index]
         env = envs.get(after.environment_id) if after.environment_id is not None else None
         host = str(env.get("host")) if env and env.get("host") else None
         found = changes_between(platform, host, before.time, after.time)
@@ -82,15 +83,18 @@ def series_changes(
     config: ChangePointConfig,
     *,
     platform: Sequence[ProcessEvent] | None = None,
+    include_unhealthy: bool = False,
 ) -> list[SeriesChange]:
     """Change points of ``series`` with the environment fields and platform changes
-    between the runs on either side."""
+    between the runs on either side; points taken on an unhealthy or throttled host are
+    left out unless ``include_unhealthy`` (``analyze.regressions.left_out`` counts them)."""
     ids = {p.environment_id for s in series for p in s.points if p.environment_id is not None}
     envs = _environments(store, ids)
     platform = platform_changes(store) if platform is None else platform
     out: list[SeriesChange] = []
     for s in series:
-        out += annotate(store_series_changes(s, config, envs), s, platform, envs)
+        found = store_series_changes(s, config, envs, include_unhealthy=include_unhealthy)
+        out += annotate(found, s, platform, envs)
     return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group
 
 from fleetwise.analyze.changepoints import ChangePointConfig
 from fleetwise.analyze.compare import compare_runs, history_for
@@ -18,6 +19,7 @@ from fleetwise.analyze.regressions import (
     SeriesChange,
     csv_series_changes,
     gate,
+    left_out,
 )
 from fleetwise.checked import Magnitude, Moment, PValue, WindowPoints
 from fleetwise.collect.importers import otava_csv
@@ -35,6 +37,7 @@ from fleetwise.present.cli.render_history import (
     changes_view,
     comparison_view,
     history_table,
+    left_out_text,
     series_table,
 )
 from fleetwise.present.run_specs import resolve_runs
@@ -148,6 +151,16 @@ Window = Annotated[
 ]
 
 
+IncludeUnhealthy = Annotated[
+    bool,
+    typer.Option(
+        "--include-unhealthy",
+        help="Keep results taken on an unhealthy or throttled host (XID, ECC, GPU or CPU "
+        "throttling, CPU steal) in change-point detection.",
+    ),
+]
+
+
 def _one_series(store: Store, spec: str) -> Series:
     found = store.series(spec)
     exact = [s for s in found if s.key.id == spec]
@@ -169,12 +182,14 @@ def history_cmd(
     min_magnitude: MinMag = 0.0,
     otava_compatible: Otava = False,
     window: Window = None,
+    include_unhealthy: IncludeUnhealthy = False,
 ) -> None:
     """One series over runs, with its change points marked."""
     config = _config(max_pvalue, min_magnitude, otava_compatible, window)
     with open_store(db, must_exist=True) as store:
         s = _one_series(store, series)
-        changes = series_changes(store, [s], config)
+        changes = series_changes(store, [s], config, include_unhealthy=include_unhealthy)
+    unhealthy = left_out([s])
     if json_out:
         print_json(
             {
@@ -182,10 +197,14 @@ def history_cmd(
                 "series": _series_doc(s),
                 "points": [p.model_dump(mode="json") for p in s.points],
                 "change_points": [_change_doc(c) for c in changes],
+                "unhealthy_points": unhealthy,
+                "include_unhealthy": include_unhealthy,
             }
         )
         return
-    stdout().print(history_table(s, changes))
+    table = history_table(s, changes, include_unhealthy=include_unhealthy)
+    note = left_out_text(unhealthy, include_unhealthy)
+    stdout().print(Group(table, note) if note else table)
 
 
 def _change_doc(c: SeriesChange) -> dict[str, Any]:
@@ -266,6 +285,7 @@ def regressions_cmd(
     min_magnitude: MinMag = 0.0,
     otava_compatible: Otava = False,
     window: Window = None,
+    include_unhealthy: IncludeUnhealthy = False,
     db: DbOption = None,
 ) -> None:
     """Find change points in benchmark history (the store's series, or a CSV file)."""
@@ -282,11 +302,13 @@ def regressions_cmd(
             d = "lower"
         changes = [ch for c in chosen for ch in csv_series_changes(c, config, d)]
         scanned = len(chosen)
+        unhealthy: dict[str, int] = {}
     else:
         with open_store(db, must_exist=True) as store:
             found = store.series(series)
-            changes = series_changes(store, found, config)
+            changes = series_changes(store, found, config, include_unhealthy=include_unhealthy)
         scanned = len(found)
+        unhealthy = left_out(found)
     if since is not None:
         cut = as_utc(since)
         changes = [c for c in changes if c.time >= cut]
@@ -296,11 +318,15 @@ def regressions_cmd(
                 "schema_version": 1,
                 "scanned": scanned,
                 "change_points": [_change_doc(c) for c in changes],
+                "unhealthy_points": unhealthy,
+                "include_unhealthy": include_unhealthy,
             }
         )
     elif fmt is OutFormat.csv:
         typer.echo(changes_csv(changes), nl=False)
     else:
-        stdout().print(changes_view(changes, scanned))
+        note = left_out_text(unhealthy, include_unhealthy)
+        view = changes_view(changes, scanned)
+        stdout().print(Group(view, note) if note else view)
     if gate(changes, fail_on.value if fail_on else None):
         raise typer.Exit(GATE_EXIT)

@@ -130,7 +130,23 @@ def series_table(series: Sequence[Series]) -> Table:
     return table
 
 
-def history_table(series: Series, changes: Sequence[SeriesChange]) -> Table:
+def left_out_text(counts: dict[str, int], included: bool) -> Text | None:
+    """How many points were taken on an unhealthy or throttled host, and what was done."""
+    points = counts.get("points", 0)
+    if not points:
+        return None
+    why = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "points")
+    if included:
+        return Text(f"{points} point(s) on unhealthy hosts ({why}) included in detection")
+    return Text(
+        f"{points} point(s) on unhealthy hosts ({why}) left out of detection; "
+        "--include-unhealthy puts them back"
+    )
+
+
+def history_table(
+    series: Series, changes: Sequence[SeriesChange], *, include_unhealthy: bool = False
+) -> Table:
     at = {c.index: c for c in changes}
     table = Table(title=f"history of {series.key.id} ({series.key.unit})", title_justify="left")
     for name in ("#", "run", "time (UTC)", "median", "95% CI", "n", "change point"):
@@ -144,6 +160,9 @@ def history_table(series: Series, changes: Sequence[SeriesChange]) -> Table:
         )
         if cp and cp.infra:
             mark.append(" after " + "; ".join(cp.infra))
+        if p.unhealthy:
+            said = "unhealthy host" if include_unhealthy else "left out"
+            mark.append(f"{said}: {', '.join(p.unhealthy)}", style="dim")
         table.add_row(
             str(i),
             str(p.run_id),
