@@ -217,3 +217,33 @@ def test_survey_kpi_people_section_finding_evidence_and_deck(
     deck = Presentation(io.BytesIO(to_pptx(report)))
     assert 0 < len(deck.slides) <= MAX_SLIDES
     store.close()
+
+
+def test_team_size_from_the_fleet_profile(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    text = (ROOT / "examples" / "fleet.yaml").read_text()
+    assert "teams: []" in text
+    fleet.write_text(
+        text.replace(
+            "teams: []",
+            "teams:\n  - {name: training-platform, engineers: 20}\n"
+            "  - {name: research, engineers: 24}\n  - {name: inference}",
+        )
+    )
+    db = str(tmp_path / "f.db")
+    code, out, err = run(
+        capsys,
+        "survey",
+        "import",
+        str(WAVE1),
+        "--map",
+        str(QUESTIONS),
+        "--fleet",
+        str(fleet),
+        "--db",
+        db,
+    )
+    assert code == 0, err
+    assert "38 responses of 44" in out and "response rate 86%" in out
