@@ -190,3 +190,18 @@ def test_meeting_before_register_and_markdown_copy(
     seed_people(tmp_path / "g.db", meetings=False)
     code, _, err = run(capsys, "meeting", "add", str(copy), "--db", str(tmp_path / "g.db"))
     _one_line_error(code, err, copy, ".md:3: not valid YAML")
+
+
+def test_names_with_brackets_print_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "f.db"
+    Store(f"sqlite:///{db}").close()
+    register = tmp_path / "r.yaml"
+    register.write_text(
+        "stakeholders:\n  - {name: 'Ann [ops]', role: '[bold]VP', influence: 4, interest: 4}\n"
+    )
+    code, out, _ = run(capsys, "stakeholder", "import", str(register), "--db", str(db))
+    assert code == 0 and "1 stakeholder added" in out
+    code, out, _ = run(capsys, "stakeholder", "list", "--db", str(db))
+    assert "Ann [ops]" in out and "[bold]VP" in out

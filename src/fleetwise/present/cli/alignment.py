@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fleetwise.checked import Day
@@ -50,8 +51,9 @@ def import_cmd(
     with open_store(db) as store:
         done = uc.import_register(store, file)
     stdout().print(
-        f"{file}: {done.added} stakeholders added, {done.updated} updated; "
-        f"RACI for {len(done.raci_actions)} actions"
+        f"{file}: {_n(done.added, 'stakeholder')} added, {done.updated} updated; "
+        f"RACI for {_n(len(done.raci_actions), 'action')}",
+        markup=False,
     )
 
 
@@ -76,9 +78,9 @@ def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         t.add_column(col)
     for v in view.stakeholders:
         t.add_row(
-            v.name,
-            v.role,
-            v.team,
+            escape(v.name),
+            escape(v.role),
+            escape(v.team),
             str(v.influence),
             str(v.interest),
             v.quadrant,
@@ -113,7 +115,7 @@ def raci_cmd(
             store, action, responsible or [], accountable or [], consulted or [], informed or []
         )
     letters = "; ".join(f"{r} {n}" for r, n in raci.letters())
-    stdout().print(f"RACI of '{got.title}': {letters}")
+    stdout().print(f"RACI of '{got.title}': {letters}", markup=False)
 
 
 @meeting_app.command("add")
@@ -129,11 +131,16 @@ def meeting_add_cmd(
     m = done.meeting
     verb = "replaced" if done.replaced else "stored"
     stdout().print(
-        f"meeting {m.date} '{m.title}' {verb}: {len(m.attendees)} attendees, "
-        f"{len(m.objections)} objections, {len(m.stances)} stance changes; "
-        f"{done.logged} decisions logged"
-        + (f" ({done.already} logged before)" if done.already else "")
+        f"meeting {m.date} '{m.title}' {verb}: {_n(len(m.attendees), 'attendee')}, "
+        f"{_n(len(m.objections), 'objection')}, {_n(len(m.stances), 'stance change')}; "
+        f"{_n(done.logged, 'decision')} logged"
+        + (f" ({done.already} logged before)" if done.already else ""),
+        markup=False,
     )
+
+
+def _n(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 @meeting_app.command("list")
@@ -150,7 +157,7 @@ def meeting_list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     for m in view.meetings:
         t.add_row(
             str(m["date"]),
-            str(m["title"]),
+            escape(str(m["title"])),
             str(m["attendees"]),
             str(m["decisions"]),
             str(m["objections"]),
@@ -208,4 +215,4 @@ def comms_plan_cmd(
         output.write_bytes(text.encode("utf-8"))
     except OSError as exc:
         raise InputError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-    stdout().print(f"wrote {output} ({len(view.comms)} messages)")
+    stdout().print(f"wrote {output} ({_n(len(view.comms), 'message')})", markup=False)
