@@ -135,6 +135,20 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     "dcgm-prom": ("clusters/formats/dcgm.prom", lambda p: import_telemetry(p, "dcgm")),
     "dcgm-json": ("clusters/formats/dcgm_query_range.json", lambda p: import_telemetry(p)),
     "helios-seq": ("clusters/helios_vc6YE_3days.csv", lambda p: import_telemetry(p)),
+    # telemetry and health, Alibaba 2025, PAI 2020 (issue 17 part 4)
+    **{
+        f"dcgm-health-{ext}": (f"clusters/dcgm_health/{name}", lambda p: import_telemetry(p))
+        for ext, name in [
+            ("prom", "dcgm_health.prom"),
+            ("json", "dcgm_health_query_range.json"),
+            ("csv", "dcgm_health.csv"),
+        ]
+    },
+    "alibaba2025": (
+        "clusters/alibaba_2025_dlrm_head50.csv",
+        lambda p: import_jobs(p, "alibaba2025"),
+    ),
+    "nodes-pai": ("clusters/nodes/pai_machine_spec_head.csv", lambda p: import_nodes(p, "pai")),
     "pipeline-csv": ("process/pipeline_runs.csv", lambda p: parse_process(p)),
     "github-actions": ("process/github_actions_jobs.json", lambda p: parse_process(p)),
     "pagerduty-json": ("process/pagerduty_incidents.json", lambda p: parse_process(p)),
