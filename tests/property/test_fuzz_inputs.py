@@ -157,7 +157,10 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     "opsgenie-csv": ("process/opsgenie_alerts.csv", lambda p: parse_process(p)),
     # API exports (issue 17 part 2): each with its format named, so every mutation reaches it
     **{
-        f"api-{fmt}": (f"process/{rel}", lambda p, fmt=fmt: parse_process(p, fmt))
+        f"api-{rel.split('.')[0].replace('/', '-')}": (
+            f"process/{rel}",
+            lambda p, fmt=fmt: parse_process(p, fmt),
+        )
         for fmt, rel in [
             ("github-deployments", "github/deployments.json"),
             ("github-pulls", "github/pulls.json"),
@@ -171,6 +174,7 @@ TARGETS: dict[str, tuple[str, Parser]] = {
             ("opsgenie-incidents", "opsgenie/incidents.json"),
             ("pagerduty-log-entries", "pagerduty/log_entries.json"),
             ("pagerduty", "pagerduty/devlake_raw_incidents.csv"),
+            ("pagerduty-log-entries", "pagerduty/incidents_with_log_entries.json"),
         ]
     },
     "api-auto": ("process/gitlab/pipelines_jobs.json", lambda p: parse_process(p)),

@@ -37,6 +37,7 @@ FIXTURES = {
     "opsgenie/incidents.json": ("opsgenie-incidents", 3),
     "pagerduty/log_entries.json": ("pagerduty-log-entries", 3),
     "pagerduty/devlake_raw_incidents.csv": ("pagerduty", 2),
+    "pagerduty/incidents_with_log_entries.json": ("pagerduty-log-entries", 3),
 }
 
 
@@ -338,3 +339,15 @@ def test_a_raw_dump_of_records_no_format_reads_is_refused_not_guessed(tmp_path: 
     assert str(err.value) == (
         f"{path}:2: column 'data': not a PagerDuty incident (no incident_number or urgency)"
     )
+
+
+def test_log_entries_give_resolved_incidents_their_acknowledgement() -> None:
+    """``GET /incidents`` lists no acknowledgement once an incident is resolved (MTTA
+    lost); its log entries in the same file bring it back, one page per incident."""
+    _, plain = parse_process(DATA / "pagerduty" / "incidents_with_log_entries.json")
+    pages = _by_key(plain, "page")
+    assert sorted(pages) == ["Q1A", "Q2B", "Q3C"]
+    q1 = pages["Q1A"]
+    assert q1.acknowledged_at == _at("2026-11-14T03:31") and q1.ended_at == _at("2026-11-14T04:02")
+    assert q1.payload["assignee"] == "Dana Okafor" and q1.payload["escalations"] == 1
+    assert pages["Q3C"].acknowledged_at is None and pages["Q3C"].ended_at is None

@@ -182,7 +182,7 @@ def _pd_items(path: Path, text: str) -> list[tuple[int | str, Row]]:
     raise InputError(f"{path}: expected a PagerDuty export with an 'incidents' or 'data' list")
 
 
-def _pd_page(path: Path, at: int | str, row: Row) -> ProcessEvent:
+def pagerduty_page(path: Path, at: int | str, row: Row) -> ProcessEvent:
     col, created_raw = pick(row, "created_at", "created_on")
     created = parse_when(created_raw, where(path, at, col))
     ack = _pd_ack(path, at, row, created)
@@ -251,11 +251,16 @@ def _pd_resolved(path: Path, at: int | str, row: Row, created: datetime) -> date
 def parse_pagerduty(path: Path) -> list[ProcessEvent]:
     """Every incident of a PagerDuty export as a ``page`` event."""
     text = read_text(path)
-    return [_pd_page(path, at, row) for at, row in _pd_items(path, text)]
+    return [pagerduty_page(path, at, row) for at, row in _pd_items(path, text)]
 
 
 def sniff_pagerduty(path: Path) -> bool:
     head = head_text(path)  # a raw dump's doubled quotes do not matter to bare words
+    quoted = head.replace('""', '"')
+    # The key and the entry type, quoted: an incident's own ``first_trigger_log_entry``
+    # (whose ``self`` URL holds ``/log_entries/``) does not match.
+    if '"log_entries"' in quoted or '"trigger_log_entry"' in quoted:
+        return False  # incidents with their log entries: format pagerduty-log-entries
     return "urgency" in head and ("incident_number" in head or "escalation_count" in head)
 
 

@@ -16,7 +16,10 @@
   ``trigger_log_entry``, acknowledged at the first ``acknowledge_log_entry`` (by whom:
   ``agent.summary``), resolved at the last ``resolve_log_entry``; ``escalate_log_entry``
   entries counted. An incident whose trigger is not in the export (it started before the
-  export's window) is left out rather than dated at a later entry.
+  export's window) is left out rather than dated at a later entry. ``GET /incidents`` pages
+  in the same file are read as the ``pagerduty`` format reads them, with the acknowledgement
+  and resolution their log entries add (the REST incident lists only *current*
+  acknowledgements: none once it is resolved, which loses MTTA); one page per incident.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from fleetwise.collect.importers.incidents import (
     Row,
     check_order,
     optional_when,
+    pagerduty_page,
     parse_when,
     where,
 )
@@ -134,45 +138,90 @@ def sniff_opsgenie_incidents(path: Path) -> bool:
 _ENTRY_TYPES = {"trigger", "acknowledge", "resolve", "escalate"}
 
 
+def _is_log_entry(item: Row) -> bool:
+    return str(item.get("type") or "").endswith("_log_entry")
+
+
 def parse_pagerduty_log_entries(path: Path) -> list[ProcessEvent]:
-    """PagerDuty log entries grouped into one ``page`` per incident."""
+    """PagerDuty log entries grouped into one ``page`` per incident; incidents in the same
+    file (``GET /incidents`` pages) get their acknowledgement and resolution from them."""
+    items = api_items(path, ("log_entries", "incidents"), "PagerDuty log entries JSON")
     by_incident: dict[str, list[tuple[datetime, str, Row]]] = {}
-    for at, entry in api_items(path, ("log_entries",), "PagerDuty log entries JSON"):
-        kind = str(entry.get("type") or "").removesuffix("_log_entry").removesuffix("_reference")
+    incidents: list[tuple[str, Row]] = []
+    for at, entry in items:
+        if not _is_log_entry(entry):
+            if "incident_number" not in entry:
+                raise InputError(f"{path}:{at}: neither a log entry nor an incident")
+            incidents.append((at, entry))
+            continue
+        kind = str(entry.get("type")).removesuffix("_log_entry")
         incident = text_of(entry, "incident.id")
         if not incident:
             raise InputError(f"{where(path, at, 'incident.id')}: a log entry names its incident")
         when = parse_when(entry.get("created_at"), where(path, at, "created_at"))
         if kind in _ENTRY_TYPES:
             by_incident.setdefault(incident, []).append((when, kind, entry))
-    events: list[ProcessEvent] = []
-    for incident, entries in by_incident.items():
+    for entries in by_incident.values():
         entries.sort(key=lambda e: e[0])
-        triggers = [e for e in entries if e[1] == "trigger"]
-        if not triggers:
-            continue
-        created, _, first = triggers[0]
-        acks = [e for e in entries if e[1] == "acknowledge"]
-        resolves = [e for e in entries if e[1] == "resolve"]
-        resolved = resolves[-1][0] if resolves else None
-        events.append(
-            ProcessEvent(
-                kind="page",
-                source=f"{PAGERDUTY_LOG_ENTRIES}:{path.name}",
-                key=incident,
-                time=created,
-                acknowledged_at=acks[0][0] if acks else None,
-                ended_at=resolved,
-                service=text_of(first, "service.summary"),
-                team=_first_team(first),
-                payload={
-                    "title": text_of(first, "incident.summary", "summary"),
-                    "escalations": sum(1 for e in entries if e[1] == "escalate"),
-                    "assignee": text_of(acks[0][2], "agent.summary") if acks else "",
-                },
-            )
-        )
+    events = [_completed(path, at, row, by_incident) for at, row in incidents]
+    listed = {e.key for e in events}
+    for incident, entries in by_incident.items():
+        if incident not in listed:
+            page = _from_entries(path, incident, entries)
+            if page is not None:
+                events.append(page)
     return events
+
+
+def _completed(
+    path: Path, at: str, row: Row, by_incident: dict[str, list[tuple[datetime, str, Row]]]
+) -> ProcessEvent:
+    """An incident's page with what its log entries add: the REST incident keeps only
+    current acknowledgements (none once resolved), its log keeps them all."""
+    page = pagerduty_page(path, at, row)
+    entries = by_incident.get(page.key, [])
+    acks = [e for e in entries if e[1] == "acknowledge"]
+    resolves = [e for e in entries if e[1] == "resolve"]
+    payload = dict(page.payload)
+    escalations = sum(1 for e in entries if e[1] == "escalate")
+    payload["escalations"] = max(int(payload.get("escalations") or 0), escalations)
+    update: dict[str, object] = {"source": f"{PAGERDUTY_LOG_ENTRIES}:{path.name}"}
+    if page.acknowledged_at is None and acks:
+        update["acknowledged_at"] = acks[0][0]
+        payload["assignee"] = payload.get("assignee") or text_of(acks[0][2], "agent.summary")
+    if page.ended_at is None and resolves:
+        update["ended_at"] = resolves[-1][0]
+    for field in ("acknowledged_at", "ended_at"):
+        when = update.get(field)
+        if isinstance(when, datetime):
+            check_order(page.time, when, f"{path}:{at}: log entry of {page.key}")
+    return page.model_copy(update={**update, "payload": payload})
+
+
+def _from_entries(
+    path: Path, incident: str, entries: list[tuple[datetime, str, Row]]
+) -> ProcessEvent | None:
+    triggers = [e for e in entries if e[1] == "trigger"]
+    if not triggers:
+        return None  # it started before the export's window: no creation time
+    created, _, first = triggers[0]
+    acks = [e for e in entries if e[1] == "acknowledge"]
+    resolves = [e for e in entries if e[1] == "resolve"]
+    return ProcessEvent(
+        kind="page",
+        source=f"{PAGERDUTY_LOG_ENTRIES}:{path.name}",
+        key=incident,
+        time=created,
+        acknowledged_at=acks[0][0] if acks else None,
+        ended_at=resolves[-1][0] if resolves else None,
+        service=text_of(first, "service.summary"),
+        team=_first_team(first),
+        payload={
+            "title": text_of(first, "incident.summary", "summary"),
+            "escalations": sum(1 for e in entries if e[1] == "escalate"),
+            "assignee": text_of(acks[0][2], "agent.summary") if acks else "",
+        },
+    )
 
 
 def _first_team(entry: Row) -> str:
