@@ -13,10 +13,12 @@ EXTRAS ?= all,test
 # storage benchmarks, PostgreSQL for the store tests on the second back-end, chromium for
 # the dashboard's browser tests (driven by Playwright with executable_path=/usr/bin/chromium),
 # LibreOffice Impress (its headless build: no X libraries) and the DejaVu fonts for the test
-# that converts the steering deck to PDF with `soffice --headless`.
+# that converts the steering deck to PDF with `soffice --headless`; MariaDB for the DevLake
+# import's MySQL test (DevLake's default database).
 DEB_PACKAGES := fio:/usr/bin/fio postgresql:/usr/lib/postgresql chromium:/usr/bin/chromium \
   libreoffice-impress-nogui:/usr/bin/soffice \
-  fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+  fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+  mariadb-server:/usr/sbin/mariadbd
 SUITE ?= quick
 PYTEST_ARGS ?=
 
@@ -40,7 +42,7 @@ sysdeps:
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests; chromium: browser tests; libreoffice: deck render test)"; \
+	    echo "warning: please install$$missing (fio: storage benchmarks; postgresql: store tests; chromium: browser tests; libreoffice: deck render test; mariadb-server: DevLake MySQL test)"; \
 	  fi; \
 	fi
 

@@ -5,15 +5,19 @@ out by hand; bad sources are one line and exit 2."""
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from devlake_fixture import DUMPS, HAND, load_postgres
+from devlake_fixture import DUMPS, HAND, load_mysql, load_postgres
 from fleetwise.collect.importers.devlake_tables import Database
 from fleetwise.present.cli import main
 from fleetwise.store import Store
+from mysql_server import MySQLServer, start_mysql
 from pg_server import PostgresServer
 
 RANGE = ("--since", "2024-03-01", "--until", "2024-03-31")
@@ -73,7 +77,7 @@ def test_postgres_devlake_database_gives_the_same_dora(
 ) -> None:
     url = postgres_server.new_database()
     load_postgres(url)
-    devlake_url = url.replace("postgresql+psycopg://", "postgresql://")
+    devlake_url = url.replace("postgresql+psycopg://", "postgres://")  # DevLake's DB_URL form
     db = str(tmp_path / "f.db")
     code, out, err = run(capsys, "process", "import", devlake_url, "--db", db)
     assert code == 0, err
@@ -84,6 +88,36 @@ def test_postgres_devlake_database_gives_the_same_dora(
     # Read-only: the session refuses writes, whatever the SQL.
     source = Database(devlake_url)
     with pytest.raises(Exception, match="read-only"), source.engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE intruder (a int)")
+    source.close()
+
+
+@pytest.fixture(scope="module")
+def mysql_server() -> Iterator[MySQLServer]:
+    """A private MariaDB server; skipped without one, a failure in CI (make test installs it)."""
+    server, why = start_mysql()
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    yield server
+    server.stop()
+
+
+def test_mysql_devlake_database_gives_the_same_dora(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mysql_server: MySQLServer
+) -> None:
+    load_mysql(mysql_server.socket, "lake")
+    url = mysql_server.url("lake")
+    db = str(tmp_path / "f.db")
+    code, out, err = run(capsys, "process", "import", url, "--db", db)
+    assert code == 0, err
+    assert "as devlake: 10 change, 17 deployment, 7 incident, 4 pipeline_stage" in " ".join(
+        out.split()
+    )
+    check_against_hand(dora_json(capsys, db))
+    source = Database(url)
+    with pytest.raises(Exception, match="READ ONLY"), source.engine.connect() as conn:
         conn.exec_driver_sql("CREATE TABLE intruder (a int)")
     source.close()
 
@@ -121,14 +155,9 @@ def test_bad_source_is_one_line(
 
 
 def test_mysql_without_its_driver_says_how_to_get_it(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    try:
-        import pymysql  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("PyMySQL is installed here")
+    monkeypatch.setitem(sys.modules, "pymysql", None)  # as on a machine without PyMySQL
     url = "mysql://merico:s3cret@devlake-db:3306/lake"
     code, _, err = run(capsys, "process", "import", url, "--db", str(tmp_path / "f.db"))
     assert code == 2 and err.count("\n") == 1

@@ -11,7 +11,7 @@ Times without an offset are UTC (DevLake writes UTC; its MySQL columns carry no 
 from __future__ import annotations
 
 import csv
-import importlib.util
+import importlib
 import io
 import math
 import re
@@ -28,6 +28,8 @@ from fleetwise.textfile import read_text
 
 Row = dict[str, Any]
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
+#: URL options passed on to PyMySQL; any other (Go's parseTime, loc...) is dropped.
+_MYSQL_OPTIONS = {"charset", "unix_socket", "ssl_ca", "ssl_cert", "ssl_key", "connect_timeout"}
 
 
 def is_database_url(text: str) -> bool:
@@ -98,17 +100,22 @@ class Database(TableSource):
         self.shown = parsed.render_as_string(hide_password=True)
         backend = parsed.get_backend_name()
         connect_args: dict[str, Any] = {}
-        if backend == "postgresql":
+        if backend in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
             # The server refuses every write in this session, whatever the SQL.
             connect_args = {"options": "-c default_transaction_read_only=on"}
         elif backend in ("mysql", "mariadb"):
-            if importlib.util.find_spec("pymysql") is None:
+            try:
+                importlib.import_module("pymysql")
+            except ImportError as exc:
                 raise InputError(
                     f"{self.shown}: reading a MySQL DevLake database needs the PyMySQL driver: "
                     "pip install 'fleetwise[mysql]' (or dump the tables to CSV)"
-                )
-            parsed = parsed.set(drivername="mysql+pymysql")
+                ) from exc
+            # DevLake's DB_URL carries Go driver options (parseTime=True&loc=UTC) that
+            # PyMySQL does not take; times are read as UTC anyway.
+            query = {k: v for k, v in parsed.query.items() if k in _MYSQL_OPTIONS}
+            parsed = parsed.set(drivername="mysql+pymysql", query=query)
             connect_args = {"init_command": "SET SESSION TRANSACTION READ ONLY"}
         else:
             raise InputError(
