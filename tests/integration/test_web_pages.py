@@ -165,7 +165,8 @@ def test_process_capacity_plan_retros(client: TestClient) -> None:
     retros = _json(client, "/retros.json")
     assert {r["team"] for r in retros["retrospectives"]} == {"training-infra", EVIL}
     diagnosis = _json(client, "/diagnosis.json")
-    assert diagnosis["analyses_total"] == 4  # dora, pipeline, oncall, the process map
+    # dora, pipeline, oncall, the process map, and the two survey waves (kind "survey")
+    assert diagnosis["analyses_total"] == 6
     assert sum(len(g["findings"]) for g in diagnosis["layers"]) == 7
 
 

@@ -257,7 +257,7 @@ def create_app(
     def people_json() -> Any:
         return pages_people.people_page(reader).data
 
-    @app.get("/api/people", response_model=pages_people.PeoplePage)
+    @app.get("/api/people", response_model=pages_people.PeoplePage, include_in_schema=False)
     def people_api() -> Any:
         """The People page's JSON twin (also at ``/people.json``)."""
         return pages_people.people_page(reader).data
