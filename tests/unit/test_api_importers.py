@@ -9,12 +9,14 @@ Regenerate the goldens after an intended change with ``pytest tests/unit/test_ap
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from fleetwise.collect.importers.api_export import api_items
 from fleetwise.collect.importers.delivery_rules import DeliveryRules, load_team_map
 from fleetwise.collect.importers.pipeline import FORMATS, parse_process
 from fleetwise.errors import InputError
@@ -351,3 +353,45 @@ def test_log_entries_give_resolved_incidents_their_acknowledgement() -> None:
     assert q1.acknowledged_at == _at("2026-11-14T03:31") and q1.ended_at == _at("2026-11-14T04:02")
     assert q1.payload["assignee"] == "Dana Okafor" and q1.payload["escalations"] == 1
     assert pages["Q3C"].acknowledged_at is None and pages["Q3C"].ended_at is None
+
+
+_ALL_KEYS = (
+    "workflow_runs",
+    "jobs",
+    "deployments",
+    "statuses",
+    "pull_requests",
+    "merge_requests",
+    "pipelines",
+    "builds",
+    "items",
+    "issues",
+    "log_entries",
+    "incidents",
+    "data",
+)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in FIXTURES if n.endswith(".json")))
+def test_a_devlake_raw_dump_of_any_export_reads_as_the_export(name: str, tmp_path: Path) -> None:
+    """DevLake keeps one API record per row of ``_raw_<plugin>_api_<thing>`` (JSON in
+    ``data``, its collection time in ``created_at``): the same records give the same events."""
+    fmt, _ = FIXTURES[name]
+    records = [row for _, row in api_items(DATA / name, _ALL_KEYS, "records")]
+    path = tmp_path / f"_raw_{fmt.replace('-', '_')}.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "params", "data", "url", "input", "created_at"])
+        for i, record in enumerate(records, 1):
+            writer.writerow([i, "{}", json.dumps(record), "https://api", "", "2026-12-01 06:00:00"])
+    used, raw = parse_process(path)
+    assert used == fmt
+    _, direct = parse_process(DATA / name)
+
+    def facts(events: list[ProcessEvent]) -> list[dict[str, object]]:
+        return sorted(
+            (e.model_dump(mode="json", exclude={"source"}) for e in events),
+            key=lambda d: (str(d["kind"]), str(d["key"])),
+        )
+
+    assert facts(raw) == facts(direct)

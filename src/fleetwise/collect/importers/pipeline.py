@@ -212,13 +212,19 @@ def _gha_lists(path: Path) -> tuple[list[tuple[str, Row]], list[tuple[str, Row]]
     runs: list[tuple[str, Row]] = []
     jobs: list[tuple[str, Row]] = []
     for at, doc in api_documents(path):
+        if isinstance(doc, dict) and "run_id" in doc and "started_at" in doc:
+            jobs.append((at or "[0]", doc))  # one job: a JSON Lines record or a raw row
+            continue
+        if isinstance(doc, dict) and "workflow_id" in doc and "run_started_at" in doc:
+            runs.append((at or "[0]", doc))
+            continue
         if not isinstance(doc, dict) or not (
             isinstance(doc.get("jobs"), list) or isinstance(doc.get("workflow_runs"), list)
         ):
             raise InputError(
                 f"{path}:{at or 1}: expected GitHub Actions JSON with 'jobs' or 'workflow_runs'"
             )
-        prefix = f"{at}." if at else ""
+        prefix = f"{at}:" if at.isdigit() else f"{at}." if at else ""
         for key, out in (("workflow_runs", runs), ("jobs", jobs)):
             out.extend(
                 (f"{prefix}{key}[{i}]", r)
@@ -285,7 +291,10 @@ def _gha_stage(path: Path, at: str, item: Row, run: Row, source: str, stage: str
 
 def sniff_github_actions(path: Path) -> bool:
     head = sniff_text(path)
-    return '"workflow_runs"' in head or ('"jobs"' in head and '"run_id"' in head)
+    if '"workflow_runs"' in head or ('"jobs"' in head and '"run_id"' in head):
+        return True
+    # single runs or jobs (JSON Lines, a DevLake raw table of them)
+    return '"run_started_at"' in head or ('"run_id"' in head and '"steps"' in head)
 
 
 Parser = Callable[[Path], list[ProcessEvent]]
