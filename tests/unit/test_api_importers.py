@@ -395,3 +395,31 @@ def test_a_devlake_raw_dump_of_any_export_reads_as_the_export(name: str, tmp_pat
         )
 
     assert facts(raw) == facts(direct)
+
+
+def test_github_statuses_inside_their_deployments(tmp_path: Path) -> None:
+    doc = [
+        {
+            "id": 7,
+            "sha": "abc",
+            "environment": "prod",
+            "created_at": "2026-01-01T00:00:00Z",
+            "repository_url": "https://api.github.com/repos/acme/api",
+            "statuses": [
+                {"state": "success", "created_at": "2026-01-01T00:05:00Z", "id": 2},
+                {"state": "in_progress", "created_at": "2026-01-01T00:01:00Z", "id": 1},
+            ],
+        },
+        {
+            "id": 8,
+            "sha": "def",
+            "environment": "prod",
+            "created_at": "2026-01-02T00:00:00Z",
+            "repository_url": "https://api.github.com/repos/acme/api",
+            "statuses": [{"state": "error", "created_at": "2026-01-02T00:05:00Z", "id": 3}],
+        },
+    ]
+    path = tmp_path / "deployments.json"
+    path.write_text(json.dumps(doc))
+    _, events = parse_process(path, "github-deployments")
+    assert [(e.key, e.time) for e in events] == [("acme/api#7", _at("2026-01-01T00:05"))]

@@ -71,7 +71,7 @@ def _latest(path: Path, statuses: list[tuple[str, Row]]) -> tuple[str, Row] | No
 
 def parse_github_deployments(path: Path) -> list[ProcessEvent]:
     """Every successful deployment of a GitHub deployments (+ statuses) export."""
-    items = api_items(path, ("deployments", "statuses"), "GitHub deployments JSON")
+    items = api_items(path, ("deployments",), "GitHub deployments JSON")
     deployments: list[Item] = []
     statuses: dict[str, list[tuple[str, Row]]] = {}
     for at, row in items:
