@@ -55,6 +55,7 @@ def test_gpu_util_only_says_low_confidence(
     assert main(["cluster", "analyze", "--telemetry", tele, "--db", db]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "GPU_UTIL only: overstates use, low confidence" in out
+    assert "(allocation unknown: every GPU reporting counted)" in out  # no pod labels
     assert main(["ledger", "--db", db, "--json"]) == 0
     assert "low (GPU_UTIL only: overstates use)" in capsys.readouterr().out
 

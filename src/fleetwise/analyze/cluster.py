@@ -540,7 +540,11 @@ def telemetry_findings(
                     layer="orchestration",
                     title=(
                         f"allocated GPUs are busy {measured:.0%} of the time "
-                        f"(allocation {alloc:.0%})"
+                        + (
+                            f"(allocation {alloc:.0%})"
+                            if allocation is not None
+                            else "(allocation unknown: every GPU reporting counted)"
+                        )
                     ),
                     detail=(
                         f"{metric} averaged over the GPUs reporting; "

@@ -242,6 +242,7 @@ def telemetry_view(r: ClusterReport) -> Group:
         daily = Table(
             title=f"measured utilization by day ({r.utilization_basis})",
             title_justify="left",
+            min_width=48,
         )
         daily.add_column("day (UTC)", no_wrap=True)
         daily.add_column("mean", justify="right")
@@ -249,7 +250,9 @@ def telemetry_view(r: ClusterReport) -> Group:
             daily.add_row(day, f"{value:.1%}")
         parts.append(daily)
     if r.profiling:
-        fields = Table(title="DCGM fields (mean over GPUs and time)", title_justify="left")
+        fields = Table(
+            title="DCGM fields (mean over GPUs and time)", title_justify="left", min_width=48
+        )
         fields.add_column("field", no_wrap=True)
         fields.add_column("mean", justify="right")
         for name, value in r.profiling.items():
