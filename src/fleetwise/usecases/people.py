@@ -24,6 +24,9 @@ from fleetwise.plan.questions import load_map
 from fleetwise.store import Store
 from fleetwise.store.people import StoredWave
 
+#: Below this share of the team answering, a wave's report says who it speaks for.
+LOW_RESPONSE_RATE = 0.5
+
 
 class SurveyReport(BaseModel):
     schema_version: int = SCHEMA_VERSION
@@ -127,6 +130,13 @@ def survey_report(store: Store) -> SurveyReport:
             notes.append(f"waves {a.name} and {b.name} share no scale item to compare")
     elif waves:
         notes.append("one wave stored: import a second (--wave NAME) to compare them")
+    for st in stats:
+        if st.response_rate is not None and st.response_rate < LOW_RESPONSE_RATE:
+            notes.append(
+                f"wave {st.wave}: {st.respondents} of {st.team_size} answered "
+                f"({st.response_rate:.0%}): its figures speak for those who answered, not "
+                "for the whole team"
+            )
     if any(s.team_size is None for s in stats):
         notes.append(
             "response rates need the team size: --team-size N, or engineers per team in the "
