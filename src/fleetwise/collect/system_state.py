@@ -67,6 +67,12 @@ GPU_QUERY = (
 )
 #: Drivers before 535 know the older name of the same field.
 GPU_QUERY_OLD = GPU_QUERY.replace("clocks_event_reasons", "clocks_throttle_reasons")
+#: Tried in this order; a driver that rejects the ECC field still gives clocks and reasons.
+GPU_QUERIES = (
+    GPU_QUERY,
+    GPU_QUERY_OLD,
+    *(q.removesuffix(",ecc.errors.uncorrected.volatile.total") for q in (GPU_QUERY, GPU_QUERY_OLD)),
+)
 #: A power limit this far below the default is a setting someone made, not a rounding.
 POWER_LIMIT_TOLERANCE = 0.98
 
@@ -223,7 +229,7 @@ def gpu_state() -> list[dict[str, Any]]:
     """Clocks, power and throttle reasons of every NVIDIA GPU (empty without nvidia-smi)."""
     if shutil.which("nvidia-smi") is None:
         return []
-    for query in (GPU_QUERY, GPU_QUERY_OLD):
+    for query in GPU_QUERIES:
         try:
             done = subprocess.run(
                 ["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"],
