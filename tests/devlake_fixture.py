@@ -107,10 +107,7 @@ def load_postgres(url: str) -> None:
 def mysql_schema() -> str:
     """``SCHEMA`` in MySQL's dialect, as GORM writes DevLake's tables there (``datetime(3)``
     times without a zone, backquoted names)."""
-    sql = SCHEMA.read_text().replace("timestamptz", "datetime(3)").replace('"table"', "`table`")
-    # MySQL cannot index a TEXT column without a prefix length: DevLake's repo_url is a
-    # longtext there, outside the key.
-    return sql
+    return SCHEMA.read_text().replace("timestamptz", "datetime(3)").replace('"table"', "`table`")
 
 
 def load_mysql(socket: str, database: str) -> None:

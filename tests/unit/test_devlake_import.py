@@ -201,3 +201,15 @@ def test_delivery_rules_for_ci_exports_leave_devlake_events_alone() -> None:
     rules = DeliveryRules(production_pattern="^prd$", deployment_pattern="deploy")
     _, events = parse_process(DUMPS, "devlake", rules)
     assert sorted(e.key for e in events) == sorted(e.key for e in parse_devlake(DUMPS))
+
+
+def test_an_incident_is_caused_by_a_deployment_finished_strictly_before_it(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "dump"
+    shutil.copytree(DUMPS, folder)
+    path = folder / "issues.csv"
+    # SRCH-601 now opens the very minute build 43 finished: 43 is not before it, 42 is.
+    path.write_text(path.read_text().replace("2024-03-20 15:10:00", "2024-03-20 10:20:00", 1))
+    incident = next(e for e in parse_devlake(folder) if e.key == "search/jira:JiraIssue:1:601")
+    assert incident.payload["deployment"] == "search/jenkins:JenkinsBuild:1:search-deploy:42"

@@ -35,6 +35,7 @@ production deployment, so ``process import``'s ``--deployment-pattern`` and
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -150,6 +151,10 @@ class _Importer:
             if text(r, "result") == SUCCESS and text(r, "environment") == PRODUCTION
         ]
         self.prev = _prev_success(self.deploy_rows)
+        for r in self.prod:
+            r["_begun"] = r["_started"] or r["_finished"]
+        self.finished = self._by_project("_finished")
+        self.begun = self._by_project("_begun")
 
     def _scope_projects(self, r: Row) -> list[str]:
         return self.projects("cicd_scopes", text(r, "cicd_scope_id"))
@@ -203,12 +208,23 @@ class _Importer:
                     found.setdefault((project, sha), r)
         return found
 
+    def _by_project(self, when_col: str) -> dict[str, list[Row]]:
+        """Each project's production successes with a time in ``when_col``, by (time, id)."""
+        out: dict[str, list[Row]] = defaultdict(list)
+        for r in self.prod:
+            if r[when_col] is not None:
+                for project in self._scope_projects(r):
+                    out[project].append(r)
+        for rows in out.values():
+            rows.sort(key=lambda r: (r[when_col], text(r, "id")))
+        return out
+
     def _deployment_after_merge(self, project: str, pr: Row, merged: datetime) -> Row | None:
+        rows = self.begun.get(project, [])
         repo = text(pr, "base_repo_id")
-        for r in sorted(self.prod, key=_order):
-            same_repo = not text(r, "repo_id") or text(r, "repo_id") == repo
-            begun = r["_started"] or r["_finished"]
-            if project in self._scope_projects(r) and same_repo and begun and begun >= merged:
+        at = bisect_left(rows, (merged, ""), key=lambda r: (r["_begun"], text(r, "id")))
+        for r in rows[at:]:
+            if not text(r, "repo_id") or text(r, "repo_id") == repo:
                 return r
         return None
 
@@ -327,15 +343,10 @@ class _Importer:
         return events
 
     def _caused_by(self, project: str, created: datetime) -> str:
-        before = [
-            r
-            for r in self.prod
-            if r["_finished"] is not None
-            and r["_finished"] < created
-            and project in self._scope_projects(r)
-        ]
-        last = max(before, key=lambda r: (r["_finished"], text(r, "id")), default=None)
-        return text(last, "cicd_deployment_id") if last else ""
+        rows = self.finished.get(project, [])
+        # finished_date < created, ORDER BY finished_date DESC LIMIT 1 (ties: the last id)
+        at = bisect_left(rows, (created, ""), key=lambda r: (r["_finished"], text(r, "id")))
+        return text(rows[at - 1], "cicd_deployment_id") if at else ""
 
     # -- pipelines -----------------------------------------------------------------------
     def pipeline_stages(self) -> list[ProcessEvent]:
