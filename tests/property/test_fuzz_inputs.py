@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers import fio, otava_csv
+from fleetwise.collect.importers.delivery_rules import load_team_map
 from fleetwise.collect.importers.jobs import import_jobs
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.collect.importers.notes import parse as parse_note
@@ -178,6 +179,7 @@ TARGETS: dict[str, tuple[str, Parser]] = {
         ]
     },
     "api-auto": ("process/gitlab/pipelines_jobs.json", lambda p: parse_process(p)),
+    "team-map-yaml": ("process/teams.yaml", load_team_map),
     "otava-csv": ("changepoints/otava_samples/sample.csv", otava_csv.parse),
     "histostat": ("changepoints/otava_samples/histostat.csv", otava_csv.parse),
     "fio-json": ("fio/randread-4k-libaio-direct.json", fio.parse),

@@ -235,21 +235,16 @@ def test_production_pattern_incident_type_and_deployment_pattern() -> None:
 
 
 def test_team_map(tmp_path: Path) -> None:
-    path = tmp_path / "teams.yaml"
-    path.write_text(
-        "teams:\n"
-        "  ml-infra:\n    repos: ['acme/trainer-*']\n"
-        "  registry:\n    repos: ['acme/ml/*']\n"
-        "  platform:\n    paths: ['ml-platform/']\n"
-    )
-    rules = DeliveryRules(team_map=load_team_map(path))
+    rules = DeliveryRules(team_map=load_team_map(DATA / "teams.yaml"))
     for name, team in [
         ("github/deployments.json", "ml-infra"),
         ("gitlab/merge_requests.json", "registry"),
         ("jenkins/builds.json", "platform"),
+        ("circleci/pipelines_workflows_jobs.json", "inference"),
     ]:
         _, events = parse_process(DATA / name, rules=rules)
         assert {e.team for e in events} == {team}, name
+    path = tmp_path / "teams.yaml"
     path.write_text("teams:\n  ml-infra:\n    repo: ['acme/*']\n")
     with pytest.raises(InputError, match=r"teams\.ml-infra\.repo: unknown key"):
         load_team_map(path)
