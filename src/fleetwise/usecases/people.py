@@ -6,7 +6,7 @@ briefing's people section all call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from fleetwise.store.people import StoredWave
 
 #: Below this share of the team answering, a wave's report says who it speaks for.
 LOW_RESPONSE_RATE = 0.5
+#: The smallest group of respondents a report shows (fewer could be told apart).
+MIN_GROUP = 5
 
 
 class SurveyReport(BaseModel):
@@ -115,9 +117,30 @@ def import_survey(
     return SurveyImport(name, export.format, len(export.responses), replaced, stats)
 
 
-def survey_report(store: Store) -> SurveyReport:
-    """Every stored wave's statistics, and the last two waves compared."""
+def _team_waves(waves: list[StoredWave], team: str, size: int | None) -> list[StoredWave]:
+    """The waves restricted to the respondents of ``team`` (the map's team question);
+    a wave where fewer than ``MIN_GROUP`` of them answered is refused, not shown."""
+    out = []
+    for w in waves:
+        mine = [r for r in w.responses if r.team.casefold() == team.casefold()]
+        if len(mine) < MIN_GROUP:
+            raise InputError(
+                f"team {team!r}: {len(mine)} answers in wave {w.name}; fewer than {MIN_GROUP} "
+                "are not shown, to keep answers anonymous"
+            )
+        out.append(replace(w, responses=mine, team_size=size))
+    return out
+
+
+def survey_report(
+    store: Store, *, team: str | None = None, profile: FleetProfile | None = None
+) -> SurveyReport:
+    """Every stored wave's statistics, and the last two waves compared; with ``team``,
+    those of that team's respondents (its size from the fleet profile's engineers)."""
     waves = store.survey_waves()
+    if team is not None:
+        found = [t for t in (profile.teams if profile else []) if t.name == team]
+        waves = _team_waves(waves, team, found[0].engineers if found else None)
     stats = [_stats(w) for w in waves]
     notes: list[str] = []
     comparisons: list[Comparison] = []

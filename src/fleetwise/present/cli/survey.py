@@ -134,11 +134,24 @@ def import_cmd(
 
 
 @app.command("report")
-def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
+def report_cmd(
+    team: Annotated[
+        str | None,
+        typer.Option(
+            "--team",
+            help="Only the respondents of this team (the map's team_question; at least 5 "
+            "answers per wave).",
+        ),
+    ] = None,
+    fleet: FleetOption = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
     """Every wave per construct and item (mean, top-2-box, eNPS with 95% CIs) and the last
     two waves compared."""
+    profile = profile_for(fleet) if team is not None else None
     with open_store(db, must_exist=True) as store:
-        report = survey_report(store)
+        report = survey_report(store, team=team, profile=profile)
     if json_out:
         print_json(report.model_dump(mode="json"))
         return
@@ -146,6 +159,8 @@ def report_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     if not report.waves:
         console.print("no survey stored: fleetwise survey import FILE --map QUESTIONS.yaml")
         return
+    if team is not None:
+        console.print(f"team {team}: its respondents only")
     for t in wave_tables(report):
         console.print(t)
     for n in report.notes:
