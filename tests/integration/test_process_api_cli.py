@@ -131,3 +131,18 @@ def test_a_raw_dump_that_is_not_json_exits_2_and_stores_nothing(
     code, _, err = run(capsys, "process", "import", str(raw), "--db", db)
     assert code == 2 and f"{raw}:4: column 'data': not JSON" in err
     assert not Path(db).exists()  # refused before the store was opened
+
+
+def test_pagerduty_incidents_with_log_entries_give_mtta(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Resolved incidents list no acknowledgements; with their log entries MTTA is back:
+    Q1A acknowledged after 21 min, Q2B after 4 min (Q3C still open)."""
+    db = str(tmp_path / "o.db")
+    path = DATA / "pagerduty/incidents_with_log_entries.json"
+    code, out, _ = run(capsys, "process", "import", str(path), "--db", db)
+    assert code == 0 and "as pagerduty-log-entries: 3 page; 3 added" in out
+    code, out, _ = run(capsys, "process", "oncall", "--json", "--db", db)
+    assert code == 0
+    report = json.loads(out)["oncall"]
+    assert report["pages"] == 3 and report["mtta_minutes"] == (21 + 4) / 2
