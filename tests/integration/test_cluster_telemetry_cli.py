@@ -98,3 +98,29 @@ def test_alibaba2025_import_counts_skipped_rows(
     assert main(["cluster", "analyze", "--db", db, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["summary"]["gpu_jobs"] == 19
+
+
+def test_the_briefing_states_the_basis_and_no_job_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    from fleetwise.present.reports.briefing import build_briefing
+    from fleetwise.store import Store
+
+    db = tmp_path / "fw.db"
+    assert main(["cluster", "nodes", str(HEALTH / "nodes.csv"), "--db", str(db)]) == 0
+    tele = str(DATA / "formats" / "dcgm.prom")
+    assert main(["cluster", "analyze", "--telemetry", tele, "--db", str(db)]) == 0
+    capsys.readouterr()
+    store = Store(f"sqlite:///{db}")
+    try:
+        report = build_briefing(store, today=date(2024, 3, 2), with_forecast=False)
+    finally:
+        store.close()
+    figure = report.figure("cluster.measured_utilization")
+    assert figure.value == pytest.approx(0.5)
+    assert "GPU_UTIL only: overstates use, low confidence" in figure.label
+    section = next(s for s in report.sections if s.key == "cluster")
+    assert not any(f.key == "cluster.gpu_jobs" for f in section.figures)  # not a zero
+    assert any("telemetry and the node list alone" in p for p in section.paragraphs)

@@ -141,8 +141,21 @@ def cluster(facts: Facts) -> Section:
             source=src,
         )
         for name, label in (("gpu_jobs", "GPU jobs"), ("gpu_hours", "GPU-hours run"))
-        if isinstance(s.get(name), int | float)
+        if isinstance(s.get(name), int | float) and s.get("job_log", True)
     ]
+    measured = s.get("measured_utilization")
+    if isinstance(measured, int | float):
+        # Analyses stored before the basis was recorded read GPU_UTIL, the only field then.
+        basis = s.get("utilization_confidence") or "GPU_UTIL only: overstates use, low confidence"
+        figures.append(
+            Figure(
+                key="cluster.measured_utilization",
+                label=f"measured GPU utilization ({basis})",
+                value=float(measured),
+                text=f"{measured:.0%}",
+                source=src,
+            )
+        )
     lost = s.get("lost_gpu_hours") or {}
     if lost:
         total = float(sum(lost.values()))
@@ -183,6 +196,11 @@ def cluster(facts: Facts) -> Section:
             )
         )
     section = Section(key="cluster", title=title, figures=figures)
+    if s.get("job_log") is False:
+        section.paragraphs.append(
+            "Analysed from telemetry and the node list alone: queue waits, GPU-hours by team "
+            "and lost work need a job log (fleetwise cluster import FILE)."
+        )
     waits = [
         charts.WaitQuantiles(w["group"], w["jobs"], w["p50_h"], w["p95_h"], w["p99_h"])
         for w in s.get("waits_by_team", [])
