@@ -34,10 +34,20 @@ HAND = {
         # #16 undeployed, #17 open. Sorted 150,1040,1696,2745,7260,21660 -> 1696.
         "prs_deployed": 6,
         "lead_time_minutes": 1696,
-        # coding 30,45,60,60,960,2940 -> 60; pickup (first comment not by the author:
-        # #11 u2 16:30 = 390, #13 15, #14 180) -> 180; review 15,1170,1500 -> 1170;
-        # deploy 80,90,105,1500,2760,20160 -> 105.
-        "stage_minutes": {"coding": 60, "pickup": 180, "review": 1170, "deploy": 105},
+        # Stages in minutes: coding 60, 2940, 45, 30, 960, 60; pickup (first comment not
+        # by the author: #11 u2 16:30) 390 (#11), 15 (#13), 180 (#14); review 1170, 15,
+        # 1500; deploy 20160, 2760, 1500, 90, 105, 80.
+        # Averages over the same 6 PRs in hours, a missing stage as 0 (DevLake's "DORA
+        # Details - Lead Time for Changes" panels): coding 60+2940+45+30+960+60 = 4095,
+        # pickup 0+390+0+15+180+0 = 585, review 0+1170+0+15+1500+0 = 2685, deploy
+        # 20160+2760+1500+90+105+80 = 24695, cycle 21660+7260+1696+150+2745+1040 = 34551.
+        "average_hours": {
+            "coding": 4095 / 6 / 60,
+            "pickup": 585 / 6 / 60,
+            "review": 2685 / 6 / 60,
+            "deploy": 24695 / 6 / 60,
+            "cycle": 34551 / 6 / 60,
+        },
         # Incidents -> the last production success finished before they were created:
         # 501 (03-04 15:00) -> 1001, 505 (03-06 12:00, open) -> 1004, 502 (03-14 08:30)
         # -> 1006 (its 08:20 commit), 503 -> 1006. 3 of 4 deployments failed.
@@ -66,7 +76,14 @@ HAND = {
         # #23 60+1470+50 = 1580 (50, diff s10a..s8s8) -> 290,860,1580 -> 860.
         "prs_deployed": 3,
         "lead_time_minutes": 860,
-        "stage_minutes": {"coding": 60, "pickup": None, "review": None, "deploy": 80},
+        # coding 720+30+60 = 810, no reviews, deploy 80+80+50 = 210, cycle 2730.
+        "average_hours": {
+            "coding": 810 / 3 / 60,
+            "pickup": 0 / 3 / 60,
+            "review": 0 / 3 / 60,
+            "deploy": 210 / 3 / 60,
+            "cycle": 2730 / 3 / 60,
+        },
         # 601 (03-20 15:10) -> 43 (10:20; 44 finished 15:20, after), 602 -> 51; 600 is
         # older than every deployment: no cause.
         "failed_deployments": 2,

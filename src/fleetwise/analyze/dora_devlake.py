@@ -13,8 +13,10 @@ its ``dora`` plugin (``backend/plugins/dora/tasks``), over a selected time range
 - *lead time for changes*: the median PR cycle time (minutes) of the PRs whose deployment
   commit finished in the range. A PR's cycle time is coding (first commit authored to PR
   created) + created to merged + deploy (merged to its deployment commit's finish), each
-  in minutes rounded up and left out when negative; the stages pickup (created to first
-  review) and review (first review to merged) are reported beside it.
+  in minutes rounded up and left out when negative. Beside it, as DevLake's "DORA Details
+  - Lead Time for Changes" dashboard: the average cycle, coding, pickup (created to first
+  review), review (first review to merged) and deploy times in hours over the same PRs, a
+  missing stage counted as 0.
 - *change failure rate*: deployments finished in the range with at least one incident
   linked to them / deployments finished in the range.
 - *failed deployment recovery time*: the median over incidents linked to a deployment in
@@ -51,7 +53,9 @@ class DevLakeDora:
     deployment_days_per_month: int | None
     prs_deployed: int
     lead_time_minutes: int | None
-    stage_minutes: dict[str, int | None]
+    #: DevLake's "DORA Details - Lead Time for Changes": the average PR cycle time and its
+    #: stages in hours over the same PRs, a missing stage counted as 0.
+    average_hours: dict[str, float | None]
     failed_deployments: int
     change_failure_rate: float | None
     recovered_incidents: int
@@ -232,8 +236,9 @@ def _project(
         deployment_days_per_month=per_month,
         prs_deployed=len(prs),
         lead_time_minutes=lead,
-        stage_minutes={
-            s: lower_median([int(v) for p in prs if (v := p[s]) is not None]) for s in STAGES
+        average_hours={
+            s: sum(p[s] or 0 for p in prs) / len(prs) / 60 if prs else None
+            for s in (*STAGES, "cycle")
         },
         failed_deployments=len(failed),
         change_failure_rate=cfr,

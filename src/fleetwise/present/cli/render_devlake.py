@@ -14,6 +14,10 @@ def _hours(minutes: int | None) -> str:
     return "-" if minutes is None else duration(minutes / 60)
 
 
+def _avg(hours: float | None) -> str:
+    return "-" if hours is None else duration(hours)
+
+
 def _banded(text: str, m: DevLakeDora, band: str) -> str:
     b = m.bands.get(band)
     return f"{text} ({b})" if b else text
@@ -32,7 +36,7 @@ def _rows(m: DevLakeDora) -> list[tuple[str, str]]:
             _banded(_hours(m.lead_time_minutes), m, "lead_time"),
         ),
     ]
-    rows += [(f"  {s} time (median)", _hours(m.stage_minutes.get(s))) for s in STAGES]
+    rows += [(f"  {s} time (average)", _avg(m.average_hours.get(s))) for s in ("cycle", *STAGES)]
     rows += [
         ("failed deployments", str(m.failed_deployments)),
         ("change failure rate", _banded(percent(m.change_failure_rate), m, "change_failure_rate")),
