@@ -44,6 +44,7 @@ def test_analyze_telemetry_and_nodes_without_jobs(
     assert main(["ledger", "--db", db, "--json"]) == 0
     ledger = json.loads(capsys.readouterr().out)
     assert "measured (SM_ACTIVE)" in json.dumps(ledger)
+    assert any("3.0 GPU-hours on unhealthy GPUs" in n for n in ledger["notes"])
 
 
 def test_gpu_util_only_says_low_confidence(

@@ -166,12 +166,23 @@ def _unknown_allocation(inv: Inventory, t0: float, t1: float) -> JobTable:
     )
 
 
+def _unhealthy_gpu_hours(current: list[AnalysisRecord]) -> float:
+    """GPU-hours the latest cluster analysis with telemetry saw GPUs unhealthy (XID, ECC)."""
+    for a in reversed(current):
+        if a.kind == "cluster" and any(t.startswith("telemetry:") for t in a.tags):
+            rows = a.summary.get("unhealthy_gpus") or []
+            return float(sum(r.get("hours", 0.0) for r in rows if isinstance(r, dict)))
+    return 0.0
+
+
 @dataclass
 class LedgerInputs:
     jobs: list[JobRecord]
     nodes: list[NodeRecord]
     subjects: list[Subject]
     activity: Activity | None
+    #: From the latest telemetry: not in ``down`` (see ``docs/ledger.md``), noted.
+    unhealthy_gpu_hours: float = 0.0
 
 
 def gather_inputs(store: Store) -> LedgerInputs:
@@ -181,6 +192,7 @@ def gather_inputs(store: Store) -> LedgerInputs:
         nodes=store.nodes(),
         subjects=subjects(store),
         activity=_activity(current),
+        unhealthy_gpu_hours=_unhealthy_gpu_hours(current),
     )
 
 
@@ -226,6 +238,12 @@ def ledger_of(
         for b in ("idle_no_demand", "stranded", "lost_work"):
             ledger.confidence[b] = "unknown: no job log"
         ledger.ettr = []  # the stand-in allocation is no job
+    if inputs.unhealthy_gpu_hours > 0:
+        ledger.notes.append(
+            f"DCGM telemetry shows {inputs.unhealthy_gpu_hours:,.1f} GPU-hours on unhealthy "
+            "GPUs (XID, ECC; cluster.node_health findings); 'down' counts only the nodes the "
+            "inventory marks down, so these hours are in the buckets the GPUs were in"
+        )
     return ledger, period
 
 
