@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,7 +17,6 @@ from fleetwise.analyze.traces import (
     kernel_type_shares,
 )
 from fleetwise.analyze.traces_counters import MemoryBandwidth, QueueLength
-from fleetwise.analyze.traces_diff import TraceDiff, diff_traces
 from fleetwise.analyze.traces_prepare import RankEvents, prepare
 from fleetwise.analyze.traces_ranks import RankInfo, RankSummary, summarize_rank
 from fleetwise.analyze.traces_steps import StepBreakdown, StragglerReport, straggler_report
@@ -24,10 +24,14 @@ from fleetwise.collect.executors.fanout import Executor, fan_out
 from fleetwise.collect.importers.kineto import (
     PARALLEL_MIN_BYTES,
     check_one_run,
+    json_bytes,
     read_trace_dir,
     trace_files,
 )
 from fleetwise.errors import InputError
+
+if TYPE_CHECKING:
+    from fleetwise.analyze.traces_diff import TraceDiff
 
 __all__ = [
     "RankInfo",
@@ -87,7 +91,7 @@ def analyze_trace_set(
 
     Ranks are analysed in parallel where they are read: with ``executor="local"`` in a
     process pool of ``workers`` processes (default: one per core, or this process alone for
-    a set under ``PARALLEL_MIN_BYTES``), with ``"ray"`` as Ray tasks on the cluster at
+    a set of under ``PARALLEL_MIN_BYTES`` of JSON), with ``"ray"`` as Ray tasks on the cluster at
     ``address``. The report is the same whichever runs it.
     """
     return reduce_ranks(folder, summarize_ranks(folder, executor, workers=workers, address=address))
@@ -102,7 +106,7 @@ def summarize_ranks(
 ) -> list[RankSummary]:
     """Each rank file of ``folder`` summarised (``traces_ranks.summarize_rank``), in file order."""
     files = trace_files(folder)
-    small = sum(p.stat().st_size for p in files) < PARALLEL_MIN_BYTES
+    small = json_bytes(files) < PARALLEL_MIN_BYTES
     if executor == "local" and workers is None and small:
         workers = 1  # starting processes costs more than reading a small set
     return fan_out(summarize_rank, files, executor, workers=workers, address=address)
@@ -140,4 +144,6 @@ def reduce_ranks(folder: Path, summaries: list[RankSummary]) -> TraceReport:
 
 
 def diff_trace_sets(a: Path, b: Path) -> TraceDiff:
+    from fleetwise.analyze.traces_diff import diff_traces  # not needed by trace analyze
+
     return diff_traces(load_trace_set(a, cpu_ops=True), load_trace_set(b, cpu_ops=True))
