@@ -125,7 +125,7 @@ def test_the_dashboard_shows_the_platform_change_beside_the_change_point(
 
     fill(tmp_path / "f.db")
     with TestClient(create_app(f"sqlite:///{tmp_path / 'f.db'}")) as client:
-        page = client.get("/api/benchmarks").json()
+        page = client.get("/benchmarks.json").json()
         (cp,) = page["history"]["change_points"]
         assert cp["infra"][0].startswith("driver 550.54.15 -> 560.35.03 (gpu-a07")
         html = client.get("/benchmarks").text
