@@ -97,7 +97,8 @@ def sniff(path: Path) -> bool:
     return any(f in text for f in FIELDS)
 
 
-def _time(text: str, where: str) -> datetime:
+def sample_time(text: str, where: str) -> datetime:
+    """A sample's time: epoch seconds or milliseconds, or ISO 8601 (UTC when naive)."""
     s = text.strip()
     try:
         if re.fullmatch(r"\d+(?:\.\d*)?", s):
@@ -167,7 +168,7 @@ def _json(path: Path) -> Iterator[Sample]:
             if not isinstance(point, list) or len(point) != 2:
                 raise InputError(f'{where}: expected [timestamp, "value"] pairs')
             ts, value = point
-            yield _sample(_time(str(ts), where), field, labels, str(value), where)
+            yield _sample(sample_time(str(ts), where), field, labels, str(value), where)
 
 
 def _csv(path: Path, columns: list[str]) -> Iterator[Sample]:
@@ -182,7 +183,7 @@ def _csv(path: Path, columns: list[str]) -> Iterator[Sample]:
             if None in row or any(v is None for v in row.values()):
                 raise InputError(f"{path}:{reader.line_num}: expected {len(columns)} columns")
             where = f"{path}:{reader.line_num}: column"
-            t = _time(row[tcol], f"{where} '{tcol}'")
+            t = sample_time(row[tcol], f"{where} '{tcol}'")
             tags = {c: row[c].strip() for c in labels}
             for field in fields:
                 if row[field].strip():  # a field the GPU does not report that minute
@@ -204,7 +205,7 @@ def _text(path: Path) -> Iterator[Sample]:
                     f"{path}:{line_no}: expected '{name}{{labels}} value timestamp_ms'"
                 )
             labels = dict(_LABEL.findall(m.group("labels") or ""))
-            t = _time(m.group("ts"), f"{path}:{line_no}")
+            t = sample_time(m.group("ts"), f"{path}:{line_no}")
             yield _sample(t, name, labels, m.group("value"), f"{path}:{line_no}")
 
 

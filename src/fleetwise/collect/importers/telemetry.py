@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,18 +71,6 @@ class ClusterSeries:
         return uniq, sums / counts
 
 
-def _time(text: str, where: str) -> datetime:
-    s = text.strip()
-    try:
-        if re.fullmatch(r"\d+(?:\.\d*)?", s):
-            value = float(s)
-            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
-        t = datetime.fromisoformat(s)
-    except (ValueError, OverflowError, OSError):
-        raise InputError(f"{where}: not a time: {s!r}") from None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _float(text: str, where: str) -> float:
     try:
         value = float(text)
@@ -111,7 +98,7 @@ def _csv_columns(
                 line = reader.line_num
                 if None in row or any(v is None for v in row.values()):
                     raise InputError(f"{path}:{line}: expected {len(header)} columns")
-                times.append(_time(row["time"], f"{path}:{line}: column 'time'"))
+                times.append(dcgm.sample_time(row["time"], f"{path}:{line}: column 'time'"))
                 for ours, col in columns.items():
                     where = f"{path}:{line}: column '{col}'"
                     values[ours].append(_float(row[col], where) if col in row else math.nan)
