@@ -23,7 +23,6 @@ touch in nanoseconds do not overlap after rounding (pytorch/pytorch#122425).
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import re
@@ -37,9 +36,13 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import orjson
+from isal import igzip, isal_zlib
 
 from fleetwise.errors import InputError
 
+#: ISA-L's gzip reader and its error (the package has no type hints).
+_gzip_open = cast(Callable[[Path, str], IO[bytes]], igzip.open)
+_ISAL_ERROR = cast(type[Exception], isal_zlib.error)
 #: Name under which this importer is known.
 FORMAT = "kineto"
 #: Decompressed bytes read per batch. Measured on the shared trace sets, 512 KiB parses as
@@ -302,7 +305,9 @@ def _wanted_name(name: Any) -> bool:
 
 def _open(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
-        return cast(IO[bytes], gzip.open(path, "rb"))
+        # ISA-L's gzip reader: the same format and checks as the standard library's, three
+        # times as fast (decompression was a sixth of a dense rank's time).
+        return _gzip_open(path, "rb")
     return path.open("rb")
 
 
@@ -311,7 +316,7 @@ def _read(stream: IO[bytes], path: Path, size: int) -> bytes:
         return stream.read(size)
     except EOFError as exc:
         raise InputError(f"{path}: the gzip stream is truncated ({exc})") from exc
-    except (OSError, zlib.error) as exc:
+    except (OSError, zlib.error, _ISAL_ERROR) as exc:
         raise InputError(f"{path}: cannot decompress: {exc}") from exc
 
 
