@@ -256,6 +256,19 @@ class _EventSink:
         nan = math.nan
         number = (int, float)
         for index, event in zip(indices, events, strict=True):
+            args = event.args
+            if index and (
+                args is None or (args.stream is None and args.correlation.__class__ is not int)
+            ):
+                # Most events are CPU operators: no stream, no correlation. Skipped here on
+                # their name alone (event 0 always goes on: its start is kept if it is valid).
+                name = event.name
+                if (
+                    name.__class__ is str
+                    and name not in SYNC_EVENT_NAMES
+                    and "ProfilerStep" not in name
+                ):
+                    continue
             ts, dur, cat = event.ts, event.dur, event.cat
             if ts.__class__ not in number and not isinstance(ts, int | float):
                 continue
@@ -268,7 +281,6 @@ class _EventSink:
             name = event.name
             if name.__class__ is not str:
                 name = str(name)
-            args = event.args
             stream = correlation = -1
             bandwidth = nan
             if args is not None:
