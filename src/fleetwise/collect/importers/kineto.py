@@ -425,8 +425,8 @@ class _BatchParser:
 _SPARSE_SHARE = 0.15
 
 
-#: Bytes of a batch sampled to judge its share (about a hundred events).
-_SPARSE_SAMPLE = 128 * 1024
+#: Bytes of a batch sampled to judge its share (a few dozen events).
+_SPARSE_SAMPLE = 32 * 1024
 
 
 def _sparse(raw: bytes) -> bool:
@@ -529,7 +529,10 @@ def _batches(stream: IO[bytes], path: Path, parse: _BatchParser) -> Iterator[tup
         events = parse(buf[: cut + 1])
         if events is not None:
             yield "events", events, line
-            line += buf.count(b"\n", 0, cut + 1)
+            if parse.everything:
+                # Line numbers only name errors, and an error of the selective pass is
+                # reported by the whole pass that reads the file again (read_rank_trace).
+                line += buf.count(b"\n", 0, cut + 1)
             buf = buf[cut + 1 :].lstrip().lstrip(b",")
             failed_at = -1
         else:
