@@ -58,10 +58,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "kineto" / "mtia_single_rank"
 PY = sys.executable
 
-#: ``trace analyze`` without the printing: argv[2] is the worker count, 0 for the default.
+#: ``trace analyze`` without the printing (and, as the command does, one OpenBLAS thread):
+#: argv[2] is the worker count, 0 for the default.
 FLEETWISE_SCRIPT = """
 import sys
 from pathlib import Path
+from fleetwise.analyze.traces_threads import spare_blas_threads
+spare_blas_threads()
 from fleetwise.analyze.traces_report import analyze_trace_set
 analyze_trace_set(Path(sys.argv[1]), workers=int(sys.argv[2]) or None)
 """

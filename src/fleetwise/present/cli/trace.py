@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from fleetwise.analyze.traces_threads import spare_blas_threads
 from fleetwise.checked import Rows, Workers
 from fleetwise.errors import InputError
 from fleetwise.present.cli.common import (
@@ -63,6 +64,7 @@ def analyze_cmd(
     ] = None,
 ) -> None:
     """Temporal, idle, kernel, overlap, launch, queue, bandwidth and per-step breakdowns."""
+    spare_blas_threads()  # before NumPy loads
     from fleetwise.analyze.traces_report import analyze_trace_set
     from fleetwise.models import SCHEMA_VERSION
     from fleetwise.present.cli.render_trace import report_view
@@ -85,6 +87,7 @@ def diff_cmd(
 ) -> None:
     """Kernels, CPU operators and CUDA runtime calls added, removed, slower or faster from
     A to B."""
+    spare_blas_threads()  # before NumPy loads
     from fleetwise.analyze.traces_report import diff_trace_sets
     from fleetwise.models import SCHEMA_VERSION
     from fleetwise.present.cli.render_trace import diff_view, runtime_diff_view
@@ -112,6 +115,7 @@ def critical_path_cmd(
 ) -> None:
     """Critical path per rank and step, as HTA: length and what bounds it (CPU, compute,
     communication, kernel-kernel gaps, launch delays)."""
+    spare_blas_threads()  # before NumPy loads
     from fleetwise.analyze.critical_path import critical_paths
     from fleetwise.models import SCHEMA_VERSION
     from fleetwise.present.cli.render_trace import critical_path_view
