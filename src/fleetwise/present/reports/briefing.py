@@ -481,7 +481,7 @@ def build_briefing(
     act_table = act.tables
     act.tables = []
     finding_items = detail(loss, "top_findings", "Top findings")
-    action_items = detail(act, "top_actions", "Top actions")
+    action_items = detail(act, "top_actions", "The top actions in detail")
     add_finding_evidence(store, facts, [finding_items, action_items])
     action_items.tables = act_table
     evidence = [
