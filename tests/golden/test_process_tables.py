@@ -74,3 +74,20 @@ def test_oncall_tables(update_goldens: bool) -> None:
         oncall_view(report), findings_view(oncall_findings(report, OnCallConfig(), COSTS))
     )
     check("process_oncall.txt", text, update_goldens)
+
+
+def test_platform_change_tables(update_goldens: bool) -> None:
+    """The story's change log judged against its pages (docs/process.md), and the events
+    the log imports as."""
+    from datetime import timedelta
+
+    from fleetwise.analyze.infra_changes import infra_report
+    from fleetwise.present.cli.render_infra import infra_view
+
+    used, changes = parse_process(DATA / "infra_changes.yaml")
+    assert used == "infra-changes"
+    pages = parse_process(DATA / "pagerduty_incidents.json")[1]
+    report = infra_report(changes, pages, window=timedelta(hours=24))
+    events = "\n".join(e.model_dump_json() for e in changes) + "\n"
+    check("process_infra_events.jsonl", events, update_goldens)
+    check("process_infra.txt", render(infra_view(report)), update_goldens)

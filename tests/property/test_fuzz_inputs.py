@@ -40,13 +40,16 @@ from fleetwise.collect.importers.survey import parse as parse_survey
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.collect.suite import load_suite
 from fleetwise.errors import FleetwiseError
-from fleetwise.models import AnalysisRecord, Series, SeriesKey, SeriesPoint
+from fleetwise.models import Action, AnalysisRecord, Series, SeriesKey, SeriesPoint
+from fleetwise.plan.alignment import load_register
 from fleetwise.plan.backlog import load_actions
 from fleetwise.plan.experiments import load_experiment
 from fleetwise.plan.invest import load_scenario
 from fleetwise.plan.kpis import load_kpis
+from fleetwise.plan.meetings import load_meeting
 from fleetwise.plan.questions import load_map
 from fleetwise.plan.retro import load_retro
+from fleetwise.plan.valuestream import load_map as load_value_stream
 
 DATA = Path(__file__).parents[1] / "data"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
@@ -106,6 +109,16 @@ GENERIC_MAP = {
     "state": "Outcome",
     "team": "Group",
 }
+
+#: The backlog the register and meeting seeds name (tests/data/alignment).
+ALIGNED = [
+    Action(
+        id=1,
+        title="Set DataLoader num_workers=2 with persistent workers in the training template",
+        effort_days=1,
+    )
+]
+ATTENDEES = {"Dana Whitfield", "Omar Haddad", "Priya Raman", "<script>alert('fleetwise')</script>"}
 
 TARGETS: dict[str, tuple[str, Parser]] = {
     "slurm": ("clusters/formats/sacct.txt", lambda p: import_jobs(p, "slurm")),
@@ -211,6 +224,20 @@ TARGETS: dict[str, tuple[str, Parser]] = {
     ),
     "survey-map-yaml": ("../../examples/people/questions.yaml", load_map),
     "note-md": ("people/note_evil_team.md", parse_note),
+    # platform change logs (issue 17 part 3)
+    "infra-changes-yaml": (
+        "process/infra_changes.yaml",
+        lambda p: parse_process(p, "infra-changes"),
+    ),
+    "infra-changes-csv": ("process/infra_changes.csv", lambda p: parse_process(p, "infra-changes")),
+    "infra-changes-auto": ("process/infra_changes.yaml", lambda p: parse_process(p)),
+    # the people side's files (issue 18): a value-stream map, a register, a meeting
+    "process-map-yaml": ("../../examples/process-map.yaml", load_value_stream),
+    "stakeholders-yaml": ("alignment/register.yaml", lambda p: load_register(p, ALIGNED)),
+    "meeting-md": (
+        "alignment/meeting.md",
+        lambda p: load_meeting(p, stakeholders=ATTENDEES, actions=ALIGNED),
+    ),
 }
 
 

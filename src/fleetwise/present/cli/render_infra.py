@@ -30,7 +30,7 @@ def infra_view(r: InfraReport) -> Group:
         duration(r.recovery_hours),
     )
     rows = Table(title="each change", title_justify="left")
-    for name in ("when (UTC)", "change", "from", "verdict", "why", "recovery"):
+    for name in ("when (UTC)", "change", "source", "verdict", "why", "recovery"):
         rows.add_column(name, overflow="fold")
     for v in r.verdicts:
         rows.add_row(
