@@ -108,6 +108,12 @@ def amount(value: float | int | str, unit: str = "") -> str:
     return quantity(float(value), unit)
 
 
+def correlation(r: float) -> str:
+    """A correlation or effect size as papers write it: two decimals and its sign
+    (``+0.53``, ``-0.05``)."""
+    return f"{r:+.2f}"
+
+
 def pvalue(p: float | None) -> str:
     """A p-value as papers write it: ``p = 0.034``, ``p < 0.001``."""
     if p is None or not math.isfinite(p):

@@ -361,7 +361,8 @@ def verdict(c: Comparison) -> str:
         return NO_CHANGE
     way = "higher" if c.effect > 0 else "lower"
     held = "" if c.p_holm < ALPHA else "; not significant after Holm's adjustment"
-    return f"{way} in {c.after} (r = {c.effect:+.2f}{held})"
+    # The effect size and its CI are reported beside the verdict (present/people_text.py).
+    return f"{way} in {c.after}{held}"
 
 
 def compare_waves(

@@ -4,7 +4,7 @@ estimate with its 95% CI, a share, an eNPS, a wave comparison."""
 from __future__ import annotations
 
 from fleetwise.analyze.survey import Comparison, Estimate
-from fleetwise.units import percent, pvalue, sig
+from fleetwise.units import correlation, percent, pvalue, sig
 
 FORMATS = {
     "google-forms": "Google Forms",
@@ -52,11 +52,11 @@ def rate(value: float | None) -> str:
 def effect(c: Comparison) -> str:
     """``r = +0.53 [+0.31, +0.72]``: the rank-biserial correlation and its CI."""
     ci = (
-        f" [{signed(c.effect_low)}, {signed(c.effect_high)}]"
+        f" [{correlation(c.effect_low)}, {correlation(c.effect_high)}]"
         if c.effect_low is not None and c.effect_high is not None
         else ""
     )
-    return f"r = {signed(c.effect)}{ci}"
+    return f"r = {correlation(c.effect)}{ci}"
 
 
 def comparison_cells(c: Comparison) -> list[str]:

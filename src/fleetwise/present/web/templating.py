@@ -64,6 +64,15 @@ def when(x: Any) -> str:
     return "-"
 
 
+def pval(x: Any) -> str:
+    """A p-value for a column headed "p": ``0.034``, ``< 0.001``."""
+    return units.pvalue(x).removeprefix("p = ").removeprefix("p ") if _finite(x) else "-"
+
+
+def corr(x: Any) -> str:
+    return units.correlation(x) if _finite(x) else "-"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -72,7 +81,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, num=num, pct=pct, when=when)
+    env.filters.update(money=money, num=num, pct=pct, when=when, pval=pval, corr=corr)
     env.globals["nav"] = NAV
     return env
 
