@@ -27,33 +27,32 @@ Yearly figures scale the log's span to ``hours_per_year``; dollars are GPU-hours
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from fleetwise.analyze.cluster_jobs import (
+    LOST_STATES,
+    SIZE_BUCKETS,
+    JobTotals,
+    WaitStats,
+    job_totals,
+)
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.analyze.node_health import GpuHealth, gpu_health, health_findings
 from fleetwise.collect.importers.telemetry import BASIS_CONFIDENCE, ClusterSeries
-from fleetwise.errors import InputError
-from fleetwise.models import Cost, Evidence, Finding, JobRecord, JobState, NodeRecord, Severity
+from fleetwise.models import Cost, Evidence, Finding, JobRecord, NodeRecord, Severity
 
-LOST_STATES = (JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT)
-SIZE_BUCKETS = ((1, 1, "1"), (2, 4, "2-4"), (5, 8, "5-8"), (9, 10**9, ">8"))
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class WaitStats:
-    group: str
-    jobs: int
-    mean_h: float
-    p50_h: float
-    p95_h: float
-    p99_h: float
+__all__ = [
+    "LOST_STATES",
+    "SIZE_BUCKETS",
+    "ClusterReport",
+    "JobTotals",
+    "WaitStats",
+    "analyze_cluster",
+]
 
 
 @dataclass(frozen=True)
@@ -133,19 +132,6 @@ class ClusterReport:
         }
 
 
-def _wait_stats(group: str, waits_s: FloatArray) -> WaitStats:
-    p50, p95, p99 = np.percentile(waits_s, [50, 95, 99]) / 3600
-    return WaitStats(group, len(waits_s), float(waits_s.mean() / 3600), p50, p95, p99)
-
-
-def _grouped(keys: Sequence[str], waits: FloatArray) -> list[WaitStats]:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for k, key in enumerate(keys):
-        groups[key].append(k)
-    stats = [_wait_stats(g, waits[idx]) for g, idx in groups.items()]
-    return sorted(stats, key=lambda s: (-s.p95_h, s.group))
-
-
 def _severity(share: float) -> Severity:
     if share >= 0.2:
         return Severity.HIGH
@@ -164,59 +150,24 @@ def analyze_cluster(
     hours_per_year: float,
     wait_target_h: float = 1.0,
     nodes: Sequence[NodeRecord] = (),
+    totals: JobTotals | None = None,
 ) -> ClusterReport:
-    """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs."""
-    gpu_jobs = [j for j in jobs if j.gpus > 0]
-    if not gpu_jobs:
-        raise InputError(f"{source}: no GPU jobs to analyse")
-    t_first = min(j.submit_time for j in gpu_jobs)
-    t_last = max(
-        max(j.submit_time, j.start_time or j.submit_time, j.end_time or t_first) for j in gpu_jobs
-    )
-    span_days = max((t_last - t_first).total_seconds() / 86400, 1 / 24)
+    """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs.
+
+    ``totals`` are the job log's figures when computed already (``job_totals_sql`` over
+    the columnar store); ``jobs`` then need only hold what the node analyses read (the
+    jobs with placements when ``nodes`` are given, else nothing)."""
+    t = totals if totals is not None else job_totals(jobs, source)
+    span_days = t.span_days
     per_year = hours_per_year / 24.0 / span_days
-
-    started = [j for j in gpu_jobs if j.start_time is not None]
-    waits = np.array(
-        [(j.start_time - j.submit_time).total_seconds() for j in started if j.start_time]
-    )
-    waits = np.clip(waits, 0.0, None)
-    by_team = _grouped([j.team or "-" for j in started], waits) if len(waits) else []
-    by_size = (
-        _grouped(
-            [next(b[2] for b in SIZE_BUCKETS if b[0] <= j.gpus <= b[1]) for j in started], waits
-        )
-        if len(waits)
-        else []
-    )
-    by_hour = (
-        sorted(
-            _grouped([f"{j.submit_time.hour:02d}" for j in started], waits), key=lambda s: s.group
-        )
-        if len(waits)
-        else []
-    )
-
-    hours_by_team_month: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    lost: dict[str, float] = defaultdict(float)
-    total_hours = 0.0
-    for j in started:
-        end = j.end_time or t_last
-        hours = (
-            j.gpus * max((end - j.start_time).total_seconds(), 0.0) / 3600 if j.start_time else 0.0
-        )
-        total_hours += hours
-        hours_by_team_month[j.team or "-"][
-            j.start_time.strftime("%Y-%m") if j.start_time else "-"
-        ] += hours
-        if j.state in LOST_STATES:
-            lost[j.state.value] += hours
-
+    by_team = t.waits_by_team
+    total_hours = t.gpu_hours
+    lost = t.lost_gpu_hours
     findings: list[Finding] = []
     src = f"jobs:{source}"
-    if len(waits):
-        overall = _wait_stats("all", waits)
-        queued = float(sum(j.gpus * w for j, w in zip(started, waits, strict=True))) / 3600
+    if t.overall is not None:
+        overall = t.overall
+        queued = t.queued_gpu_hours
         worst = by_team[0]
         if overall.p95_h > wait_target_h:
             findings.append(
@@ -321,14 +272,14 @@ def analyze_cluster(
                 findings[:] = [f for f in findings if f.kind != finding.kind] + [finding]
     return ClusterReport(
         source=source,
-        jobs=len(jobs),
-        gpu_jobs=len(gpu_jobs),
+        jobs=t.jobs,
+        gpu_jobs=t.gpu_jobs,
         span_days=span_days,
         gpu_hours=total_hours,
         waits_by_team=by_team,
-        waits_by_size=sorted(by_size, key=lambda s: [b[2] for b in SIZE_BUCKETS].index(s.group)),
-        waits_by_hour=by_hour,
-        gpu_hours_by_team_month={k: dict(v) for k, v in hours_by_team_month.items()},
+        waits_by_size=t.waits_by_size,
+        waits_by_hour=t.waits_by_hour,
+        gpu_hours_by_team_month=t.gpu_hours_by_team_month,
         lost_gpu_hours=dict(lost),
         allocation=allocation,
         measured_utilization=measured,

@@ -1,4 +1,5 @@
-"""Cluster jobs and nodes in the store: rows to records and back (used by the Store facade)."""
+"""Cluster nodes in the store, and the jobs a fleetwise before the columnar store kept in
+the database (moved to ``store/columnar.py`` on first use; used by the Store facade)."""
 
 from __future__ import annotations
 
@@ -46,35 +47,19 @@ def job_record(row: JobRow) -> JobRecord:
     )
 
 
-def add_jobs(s: Session, records: Sequence[JobRecord], source: str) -> int:
-    """Insert the jobs of ``source`` not stored yet; return how many were new."""
-    known = set(s.execute(select(JobRow.job_id).where(JobRow.source == source)).scalars())
-    fresh: dict[str, JobRecord] = {}
-    for r in records:
-        if r.job_id not in known:
-            fresh.setdefault(r.job_id, r)
-    s.add_all(job_row(r, source) for r in fresh.values())
+def legacy_jobs(s: Session) -> dict[str, list[JobRecord]]:
+    """Jobs still in the database table (stored before the columnar store), by source."""
+    found: dict[str, list[JobRecord]] = {}
+    if s.execute(select(JobRow.id).limit(1)).first() is None:
+        return found
+    for row in s.execute(select(JobRow).order_by(JobRow.submit_time, JobRow.id)).scalars():
+        found.setdefault(row.source, []).append(job_record(row))
+    return found
+
+
+def drop_legacy_jobs(s: Session, source: str) -> None:
+    s.execute(delete(JobRow).where(JobRow.source == source))
     s.flush()
-    return len(fresh)
-
-
-def query_jobs(
-    s: Session,
-    source: str | None,
-    team: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> list[JobRecord]:
-    stmt = select(JobRow).order_by(JobRow.submit_time, JobRow.id)
-    if source is not None:
-        stmt = stmt.where(JobRow.source == source)
-    if team is not None:
-        stmt = stmt.where(JobRow.team == team)
-    if since is not None:
-        stmt = stmt.where(JobRow.submit_time >= since)
-    if until is not None:
-        stmt = stmt.where(JobRow.submit_time < until)
-    return [job_record(r) for r in s.execute(stmt).scalars()]
 
 
 def replace_nodes(s: Session, records: Sequence[NodeRecord], source: str) -> int:

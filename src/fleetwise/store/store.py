@@ -53,14 +53,15 @@ from fleetwise.models import (
 from fleetwise.store import plan as plan_rows
 from fleetwise.store import removal
 from fleetwise.store.alignment import AlignmentStore
+from fleetwise.store.columnar import FleetData, data_dir_for
+from fleetwise.store.columnar import connect as columnar_connect
 from fleetwise.store.findings import add_analysis, query_analyses
-from fleetwise.store.jobs import add_jobs, query_jobs, query_nodes, replace_nodes
+from fleetwise.store.jobs import drop_legacy_jobs, legacy_jobs, query_nodes, replace_nodes
 from fleetwise.store.people import PeopleStore
 from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import (
     EnvironmentRow,
-    JobRow,
     NodeRow,
     ProcessEventRow,
     ResultRow,
@@ -109,11 +110,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store(PeopleStore, AlignmentStore):
     """Everything fleetwise keeps: environments, runs, results."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data_dir: str | None = None) -> None:
         self.url = url
         self.engine = self._connect(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
+        #: Jobs live in columnar files beside the database (``store/columnar.py``).
+        self.fleet_data = FleetData(data_dir_for(url, data_dir))
+        self._legacy_jobs_checked = False
 
     # -- opening ---------------------------------------------------------------------------
     @staticmethod
@@ -191,6 +195,7 @@ class Store(PeopleStore, AlignmentStore):
 
     def close(self) -> None:
         self.engine.dispose()
+        self.fleet_data.close()
 
     def __enter__(self) -> Store:
         return self
@@ -408,9 +413,10 @@ class Store(PeopleStore, AlignmentStore):
         each, not a row per record): what the briefing's provenance box lists."""
         with self._session() as s:
             return {
+                "jobs": self.fleet_data.sources(),
+            } | {
                 name: sorted(v for (v,) in s.execute(select(col).distinct()))
                 for name, col in (
-                    ("jobs", JobRow.source),
                     ("nodes", NodeRow.source),
                     ("process", ProcessEventRow.source),
                 )
@@ -420,8 +426,34 @@ class Store(PeopleStore, AlignmentStore):
     def add_jobs(self, records: Sequence[JobRecord], source: str) -> int:
         """Store a cluster log's jobs in one transaction; jobs already stored from the same
         ``source`` are skipped. Returns how many were added."""
+        self._move_legacy_jobs()
+        return self.fleet_data.add_records(records, source)
+
+    def adopt_jobs(self, staged: Path, source: str) -> int:
+        """Store the jobs an importer staged as Parquet (``store/columnar.py``), merged
+        as :meth:`add_jobs` merges; returns how many were added."""
+        self._move_legacy_jobs()
+        con = columnar_connect()
+        try:
+            return self.fleet_data.adopt(staged, source, con)
+        finally:
+            con.close()
+
+    def jobs_data(self) -> FleetData:
+        """The columnar jobs, for set-based analyses (``FleetData.connect``)."""
+        self._move_legacy_jobs()
+        return self.fleet_data
+
+    def _move_legacy_jobs(self) -> None:
+        """Jobs a fleetwise before the columnar store kept in the database move to the
+        columnar files once, source by source."""
+        if self._legacy_jobs_checked:
+            return
         with self._session() as s:
-            return add_jobs(s, records, source)
+            for source, records in legacy_jobs(s).items():
+                self.fleet_data.add_records(records, source)
+                drop_legacy_jobs(s, source)
+        self._legacy_jobs_checked = True
 
     def jobs(
         self,
@@ -431,8 +463,8 @@ class Store(PeopleStore, AlignmentStore):
         until: datetime | None = None,
     ) -> list[JobRecord]:
         """Stored jobs, by submit time, optionally of one source or team and time range."""
-        with self._session() as s:
-            return query_jobs(s, source, team, since, until)
+        self._move_legacy_jobs()
+        return self.fleet_data.records(source, team, since, until)
 
     def replace_nodes(self, records: Sequence[NodeRecord], source: str) -> int:
         """Store a node inventory or node-state snapshot in one transaction, replacing the

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from fleetwise.analyze.bench_findings import CostModel, bench_findings
 from fleetwise.analyze.cluster import ClusterReport, analyze_cluster
+from fleetwise.analyze.cluster_jobs import job_totals_sql
 from fleetwise.analyze.cluster_telemetry import analyze_telemetry
 from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.fragmentation import latest_nodes
 from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
-from fleetwise.models import Finding, JobRecord, NodeRecord
+from fleetwise.models import Finding, NodeRecord
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.store import Store
 from fleetwise.usecases.fleet import represented
@@ -61,7 +62,6 @@ def diagnose_run(store: Store, run_id: int, profile: FleetProfile) -> int | None
 
 def diagnose_cluster(
     store: Store,
-    jobs: list[JobRecord],
     nodes: list[NodeRecord],
     profile: FleetProfile,
     *,
@@ -70,43 +70,53 @@ def diagnose_cluster(
     gpus: int | None = None,
 ) -> tuple[ClusterReport, int]:
     """Diagnose stored jobs (with nodes and telemetry when given), priced at the profile's
-    fleet price over its year, and store the analysis. Without jobs, the telemetry and
-    the nodes alone are analysed (``analyze/cluster_telemetry.py``)."""
-    if not jobs and telemetry is None:
-        raise InputError(
-            f"no jobs in {store.display_url}: run `fleetwise cluster import FILE`, or give "
-            "--telemetry FILE to analyse telemetry and the stored nodes alone"
+    fleet price over its year, and store the analysis. The job log's figures are queries
+    over the columnar store (``analyze/cluster_jobs.py``); job records are read only for
+    the node analyses. Without jobs, the telemetry and the nodes alone are analysed
+    (``analyze/cluster_telemetry.py``)."""
+    data = store.jobs_data()
+    with data.connect(source) as con:
+        count_row = con.execute("SELECT count(*) FROM jobs").fetchone()
+        has_jobs = bool(count_row and count_row[0])
+        if not has_jobs and telemetry is None:
+            raise InputError(
+                f"no jobs in {store.display_url}: run `fleetwise cluster import FILE`, or give "
+                "--telemetry FILE to analyse telemetry and the stored nodes alone"
+            )
+        series = import_telemetry(telemetry) if telemetry is not None else None
+        if series is not None and not has_jobs:
+            if gpus is not None:
+                raise InputError("--gpus applies to a job log; the node list gives the capacity")
+            report = analyze_telemetry(
+                series,
+                nodes,
+                source=source or f"telemetry:{series.source}",
+                usd_per_gpu_hour=profile.price(),
+                hours_per_year=profile.hours_per_year,
+            )
+            return report, _save(store, report, telemetry, nodes)
+        label = source or ", ".join(
+            sorted(s for (s,) in con.execute("SELECT DISTINCT source FROM jobs").fetchall())
         )
-    series = import_telemetry(telemetry) if telemetry is not None else None
-    if series is not None and not jobs:
-        if gpus is not None:
-            raise InputError("--gpus applies to a job log; the node list gives the capacity")
-        report = analyze_telemetry(
-            series,
-            nodes,
-            source=source or f"telemetry:{series.source}",
-            usd_per_gpu_hour=profile.price(),
-            hours_per_year=profile.hours_per_year,
-        )
-        return report, _save(store, report, telemetry, nodes)
-    label = source or ", ".join(sorted({j.source for j in jobs}))
-    if gpus is not None and gpus > profile.total_gpus:
-        raise InputError(
-            f"--gpus {gpus:,}: more than the {profile.total_gpus:,} GPUs of the fleet profile "
-            f"({profile.path or 'built-in default'}); no figure may speak for GPUs the fleet "
-            "does not have (fleetwise fleet show)"
-        )
+        if gpus is not None and gpus > profile.total_gpus:
+            raise InputError(
+                f"--gpus {gpus:,}: more than the {profile.total_gpus:,} GPUs of the fleet "
+                f"profile ({profile.path or 'built-in default'}); no figure may speak for GPUs "
+                "the fleet does not have (fleetwise fleet show)"
+            )
+        totals = job_totals_sql(con, label)
     if gpus is None:
         # The node list when stored, else the fleet the profile describes.
         gpus = sum(n.gpus for n in latest_nodes(nodes).values()) if nodes else profile.total_gpus
     report = analyze_cluster(
-        jobs,
+        store.jobs(source=source) if nodes else [],
         source=label,
         telemetry=series,
         total_gpus=gpus,
         usd_per_gpu_hour=profile.price(),
         hours_per_year=profile.hours_per_year,
         nodes=nodes,
+        totals=totals,
     )
     return report, _save(store, report, telemetry, nodes)
 

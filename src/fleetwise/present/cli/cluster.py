@@ -17,7 +17,8 @@ from rich.text import Text
 from fleetwise.analyze.cluster import ClusterReport, WaitStats
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.checked import Gpus, Moment
-from fleetwise.collect.importers.jobs import read_jobs
+from fleetwise.collect.importers.jobs import detect_format, read_jobs
+from fleetwise.collect.importers.jobs_stream import stage_slurm
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
@@ -30,6 +31,7 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
+from fleetwise.store.columnar import connect as columnar_connect
 from fleetwise.timeutil import as_utc
 from fleetwise.units import duration, sig, usd
 from fleetwise.usecases.diagnose import diagnose_cluster
@@ -78,6 +80,10 @@ def import_cmd(
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
+    if fmt.value in ("auto", "slurm") and not mapping and epoch is None:
+        found_fmt = detect_format(file) if fmt.value == "auto" else "slurm"
+        if found_fmt == "slurm" and _import_streaming(file, db):
+            return
     done = read_jobs(file, fmt.value, parse_map(mapping or []), epoch)
     found, jobs = done.fmt, done.jobs
     if not jobs and done.skipped:
@@ -93,6 +99,26 @@ def import_cmd(
         f"{file}: {len(jobs)} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored"
         + skipped
     )
+
+
+def _import_streaming(file: Path, db: str | None) -> bool:
+    """A sacct log read by DuckDB straight into the columnar store; False when a row
+    needs the record parser (``collect/importers/jobs_stream.py``)."""
+    source = f"slurm:{file.resolve()}"
+    with open_store(db) as store:
+        staged = store.jobs_data().staging_file()
+        con = columnar_connect()
+        try:
+            done = stage_slurm(file, staged, con)
+        finally:
+            con.close()
+        if done is None:
+            return False
+        added = store.adopt_jobs(staged, source)
+    stdout().print(
+        f"{file}: {done.jobs} jobs ({done.gpu_jobs} with GPUs) read as slurm; {added} new stored"
+    )
+    return True
 
 
 NodesSourceOption = Annotated[
@@ -349,15 +375,13 @@ def analyze_cmd(
     """Diagnose the stored jobs: waits, GPU-hours, lost work, idle and stranded GPUs; with
     no job log, the telemetry and nodes alone (capacity, measured use, node health)."""
     with open_store(db, must_exist=True) as store:
-        jobs = store.jobs(source=source)
-        if source is not None and not jobs:
+        if source is not None and not store.jobs_data().count(source):
             raise InputError(f"no jobs from {source!r} in {store.display_url}")
         nodes = store.nodes(nodes_source)
         if nodes_source is not None and not nodes:
             raise InputError(f"no nodes from {nodes_source!r} in {store.display_url}")
         report, analysis_id = diagnose_cluster(
             store,
-            jobs,
             nodes,
             profile_for(fleet),
             source=source,

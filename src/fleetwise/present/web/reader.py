@@ -64,7 +64,9 @@ class StoreReader:
                 return seen[1]
         with self.store.engine.connect() as conn:
             row = conn.execute(select(func.max(table.id), func.count(table.id))).one()
-        version = (row[0], row[1])
+        version: tuple[Any, ...] = (row[0], row[1])
+        if table is JobRow:  # the jobs live in the columnar store (store/columnar.py)
+            version += self.store.jobs_data().version()
         with self._lock:
             self._versions[name] = (now, version)
         return version

@@ -1,0 +1,158 @@
+"""Streaming import of large job logs: ``sacct --parsable2`` read by DuckDB into Parquet.
+
+The parser of ``importers/jobs.py`` builds one record per job; this path never does. DuckDB
+reads the file in parallel chunks and a SQL projection applies the same rules (steps
+skipped, team from ``Account`` else ``Partition``, GPUs from ``AllocTRES`` else
+``ReqTRES``, times as UTC, states by their first word), writing the columns the columnar
+store keeps (``store/columnar.py``) to a staged Parquet file in bounded memory. The host
+list (``NodeList``) is kept as text: the job's GPUs are spread over it when records are
+read, as the record parser does.
+
+Rows this path cannot vouch for (a time it cannot read, a node count that is not whole,
+a host list beyond the plain ``name[lo-hi,...]`` forms, a row DuckDB rejects) make it give
+up: :func:`stage_slurm` returns None and the caller runs the record parser, whose
+``file:line: column`` message is the one the user sees, or whose records are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from fleetwise.collect.importers.hostlist import MAX_DIGITS, MAX_HOSTS, NO_HOSTS
+from fleetwise.collect.importers.jobs import _NO_TIME, _STATES
+from fleetwise.collect.importers.tabular import header
+
+
+@dataclass(frozen=True)
+class Staged:
+    jobs: int
+    gpu_jobs: int
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in(values: set[str]) -> str:
+    return ", ".join(_lit(v) for v in sorted(values))
+
+
+def _time(col: str) -> str:
+    """ISO 8601 (no zone: UTC) or epoch seconds, as a UTC TIMESTAMP; NULL when unreadable."""
+    return (
+        f"CASE WHEN lower(trim({col})) IN ({_in(_NO_TIME)}) THEN NULL "
+        f"WHEN regexp_full_match(trim({col}), '[+-]?[0-9]+(\\.[0-9]*)?([eE][+-]?[0-9]+)?') "
+        f"THEN try(make_timestamp(round(try_cast(trim({col}) AS DOUBLE) * 1e6)::BIGINT)) "
+        f"ELSE try_cast(try_cast(trim({col}) AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
+
+def _unreadable(col: str, parsed: str) -> str:
+    return f"(lower(trim({col})) NOT IN ({_in(_NO_TIME)}) AND {parsed} IS NULL)"
+
+
+#: One host-list item: a name with at most one bracket group of ranges.
+_ITEM = r"[^\[\],]*(\[[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*\][^\[\],]*)?"
+_HOSTS_FORM = rf"\s*{_ITEM}(,{_ITEM})*\s*"
+
+
+def _hosts_ok(col: str) -> str:
+    """True when the record parser would expand the host list without an error."""
+    ranges = (
+        f"flatten(list_transform(regexp_extract_all({col}, '\\[([^\\]]*)\\]', 1), "
+        "lambda b: regexp_extract_all(b, '[0-9]+(-[0-9]+)?', 0)))"
+    )
+    lo = "split_part(r, '-', 1)"
+    hi = "coalesce(nullif(split_part(r, '-', 2), ''), split_part(r, '-', 1))"
+    ordered = (
+        f"lambda r: length({lo}) <= {MAX_DIGITS} AND length({hi}) <= {MAX_DIGITS} "
+        f"AND {lo}::HUGEINT <= {hi}::HUGEINT"
+    )
+    size = f"lambda r: {hi}::HUGEINT - {lo}::HUGEINT + 1"
+    return (
+        f"(lower(trim({col})) IN ({_in(NO_HOSTS)}) "
+        f"OR (regexp_full_match({col}, {_lit(_HOSTS_FORM)}) "
+        f"AND coalesce(list_bool_and(list_transform({ranges}, {ordered})), true) "
+        f"AND coalesce(list_sum(list_transform({ranges}, {size})), 0)"
+        f" + length({col}) <= {MAX_HOSTS}))"
+    )
+
+
+def _state(col: str) -> str:
+    word = f"lower(rtrim(split_part(trim({col}), ' ', 1), '+'))"
+    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v.value)}" for k, v in _STATES.items())
+    return f"CASE {word} {whens} ELSE 'unknown' END"
+
+
+def slurm_select(path: Path) -> str:
+    """The SQL reading ``path`` as staged job rows, with a ``bad`` flag per row."""
+    names = header(path, "|")
+    columns = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
+
+    def c(name: str) -> str:
+        return f'"{name}"' if name in names else "''"
+
+    tres = f"coalesce(nullif({c('AllocTRES')}, ''), {c('ReqTRES')})"
+    gpus = (
+        f"CASE WHEN regexp_matches({tres}, 'gres/gpu=[0-9]+') "
+        f"THEN regexp_extract({tres}, 'gres/gpu=([0-9]+)', 1)::INTEGER "
+        f"ELSE coalesce(list_sum(list_transform(regexp_extract_all({tres}, "
+        "'gres/gpu(:[^=,]+)?=([0-9]+)', 2), lambda x: x::INTEGER)), 0)::INTEGER END"
+    )
+    nnodes = f"trim({c('NNodes')})"
+    nodes_num = f"try_cast({nnodes} AS DOUBLE)"
+    read = (
+        f"read_csv({_lit(str(path))}, delim = '|', header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, quote = '\"', escape = '\"', strict_mode = true)"
+    )
+    return f"""
+SELECT
+  job_id, user, team, submit_time, start_time, end_time, gpus, nodes, state,
+  NULL::VARCHAR AS placement,
+  CASE WHEN lower(trim(nodelist)) IN ({_in(NO_HOSTS)}) THEN NULL ELSE nodelist END AS nodelist,
+  row_number() OVER () AS seq,
+  submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
+    OR {_unreadable("end_raw", "end_time")}
+    OR ({nnodes} <> '' AND NOT coalesce({nodes_num} >= 0 AND {nodes_num} = floor({nodes_num})
+        AND {nodes_num} < 2147483648, false))
+    OR NOT coalesce({_hosts_ok("nodelist")}, false) AS bad
+FROM (
+  SELECT
+    trim({c("JobID")}) AS job_id,
+    trim({c("User")}) AS user,
+    coalesce(nullif(trim({c("Account")}), ''), trim({c("Partition")})) AS team,
+    {_time(c("Submit"))} AS submit_time,
+    {_time(c("Start"))} AS start_time,
+    {_time(c("End"))} AS end_time,
+    {c("Start")} AS start_raw,
+    {c("End")} AS end_raw,
+    {gpus} AS gpus,
+    CASE WHEN {nnodes} = '' THEN NULL ELSE try_cast({nodes_num} AS INTEGER) END AS nodes,
+    {_state(c("State"))} AS state,
+    {c("NodeList")} AS nodelist,
+    {c("NNodes")} AS "NNodes"
+  FROM {read}
+)
+WHERE NOT contains(job_id, '.')
+"""
+
+
+def stage_slurm(path: Path, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
+    """Write ``path``'s jobs to ``staged`` (Parquet); None when a row needs the record
+    parser (its error, or its reading of a form this path does not vouch for)."""
+    try:
+        con.execute(f"COPY ({slurm_select(path)}) TO {_lit(str(staged))} (FORMAT parquet)")
+        row = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE gpus > 0), count(*) FILTER (WHERE bad) "
+            f"FROM read_parquet({_lit(str(staged))})"
+        ).fetchone()
+    except duckdb.Error:
+        staged.unlink(missing_ok=True)
+        return None
+    if row is None or row[2]:
+        staged.unlink(missing_ok=True)
+        return None
+    return Staged(int(row[0]), int(row[1]))

@@ -1,0 +1,363 @@
+"""Columnar fleet data: cluster jobs as Parquet files, queried with DuckDB (DESIGN.md,
+"Columnar fleet data").
+
+The SQLAlchemy store keeps runs, results, findings and the plan; the jobs of a cluster's
+log (millions of rows) live in one Parquet file per imported source under ``<data>/jobs/``,
+beside the database: ``<file>.data/`` for a SQLite file, ``FLEETWISE_DATA_DIR`` (a shared
+folder) for PostgreSQL. Importers stage a source's rows as Parquet in bounded memory and
+:meth:`FleetData.adopt` merges them into the source's file (jobs already stored from the
+same source are kept, not doubled), replaced by an atomic rename, so a failed import
+leaves what was stored intact. Analyses read a ``jobs`` view with SQL
+(:meth:`FleetData.connect`); callers that need records get them from :meth:`records`.
+
+Times are stored as UTC timestamps without a zone (microseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from fleetwise.collect.importers.hostlist import expand_hostlist, spread
+from fleetwise.errors import StoreError
+from fleetwise.models import JobRecord, JobState
+
+#: The stored columns, in order (``placement`` is a JSON object of GPUs per host;
+#: ``nodelist`` a Slurm host list the job's GPUs are spread over when read).
+JOB_COLUMNS = (
+    ("source", "VARCHAR"),
+    ("job_id", "VARCHAR"),
+    ("user", "VARCHAR"),
+    ("team", "VARCHAR"),
+    ("submit_time", "TIMESTAMP"),
+    ("start_time", "TIMESTAMP"),
+    ("end_time", "TIMESTAMP"),
+    ("gpus", "INTEGER"),
+    ("nodes", "INTEGER"),
+    ("state", "VARCHAR"),
+    ("placement", "VARCHAR"),
+    ("nodelist", "VARCHAR"),
+    ("batch", "BIGINT"),
+    ("seq", "BIGINT"),
+)
+#: What an importer stages (the store adds ``source`` and ``batch``).
+STAGED = tuple(name for name, _ in JOB_COLUMNS if name not in {"source", "batch"})
+#: DuckDB's memory while importing or analysing: it spills to disk past this.
+MEMORY_LIMIT = os.environ.get("FLEETWISE_DUCKDB_MEMORY", "512MB")
+RECORD_CHUNK = 50_000
+
+
+def data_dir_for(url: str, explicit: str | None = None) -> Path | None:
+    """Where a store's columnar data lives: ``explicit``, else ``FLEETWISE_DATA_DIR``, else
+    ``<file>.data`` beside a SQLite file; None for an in-memory SQLite store (a temporary
+    folder) and a server database without a data dir (a per-URL folder in the user's data
+    home, see :func:`server_data_dir`)."""
+    chosen = explicit or os.environ.get("FLEETWISE_DATA_DIR")
+    if chosen:
+        return Path(chosen).expanduser()
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return None
+        db = Path(parsed.database)
+        return db.with_name(db.name + ".data")
+    return server_data_dir(parsed.render_as_string(hide_password=True))
+
+
+def server_data_dir(display_url: str) -> Path:
+    """The default data folder of a server database: one per URL under the user's data
+    home; a team sets ``FLEETWISE_DATA_DIR`` to a shared path instead."""
+    home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    key = hashlib.sha256(display_url.encode()).hexdigest()[:16]
+    return home / "fleetwise" / key
+
+
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with bounded memory, UTC session time and no progress bar."""
+    con = duckdb.connect(
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "threads": threads or min(os.cpu_count() or 1, 4),
+        }
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class FleetData:
+    """The columnar half of a store (see the module docstring)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._temporary = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="fleetwise-data-")) if folder is None else folder
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.folder / "jobs"
+
+    def close(self) -> None:
+        if self._temporary:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _file(self, source: str) -> Path:
+        return self.jobs_dir / f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.parquet"
+
+    def job_files(self) -> list[Path]:
+        return sorted(self.jobs_dir.glob("*.parquet")) if self.jobs_dir.is_dir() else []
+
+    def version(self) -> tuple[Any, ...]:
+        """Changes whenever a source's jobs are written or removed (for caches)."""
+        found = []
+        for f in self.job_files():
+            try:
+                st = f.stat()
+            except FileNotFoundError:
+                continue
+            found.append((f.name, st.st_mtime_ns, st.st_size))
+        return tuple(found)
+
+    def staging_file(self) -> Path:
+        """A fresh path for an importer's staged rows (removed by :meth:`adopt`)."""
+        self._mkdir()
+        fd, name = tempfile.mkstemp(dir=self.jobs_dir, prefix=".staged-", suffix=".parquet")
+        os.close(fd)
+        return Path(name)
+
+    def _mkdir(self) -> None:
+        try:
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.jobs_dir}: cannot create the jobs folder: {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+    def adopt(self, staged: Path, source: str, con: duckdb.DuckDBPyConnection) -> int:
+        """Merge staged rows (:data:`STAGED` columns) into ``source``'s file: rows of a job
+        already stored from that source, or repeated in the staged rows, are skipped.
+        Returns how many jobs were added; ``staged`` is removed."""
+        target = self._file(source)
+        out = target.with_name(f".{target.stem}-{os.getpid()}.writing")
+        fresh = (
+            "SELECT *, row_number() OVER (PARTITION BY job_id ORDER BY seq) AS k "
+            f"FROM read_parquet({sql_text(str(staged))})"
+        )
+        cols = ", ".join(name for name in STAGED if name != "seq")
+        try:
+            if target.exists():
+                old = f"read_parquet({sql_text(str(target))})"
+                batch, top = con.execute(f"SELECT min(batch), max(seq) FROM {old}").fetchone() or (
+                    0,
+                    0,
+                )
+                new = (
+                    f"SELECT {sql_text(source)} AS source, {cols}, {int(batch)}::BIGINT AS batch, "
+                    f"seq + {int(top or 0)} AS seq FROM ({fresh}) n WHERE k = 1 "
+                    f"AND NOT EXISTS (SELECT 1 FROM {old} o WHERE o.job_id = n.job_id)"
+                )
+                query = f"SELECT * FROM {old} UNION ALL {new}"
+            else:
+                query = (
+                    f"SELECT {sql_text(source)} AS source, {cols}, {time.time_ns()}::BIGINT "
+                    f"AS batch, seq FROM ({fresh}) WHERE k = 1"
+                )
+            before = self._count(con, target)
+            con.execute(f"COPY ({query}) TO {sql_text(str(out))} (FORMAT parquet)")
+            after = self._count(con, out)
+            if after == before and target.exists():
+                out.unlink()
+            else:
+                out.replace(target)
+            return after - before
+        except duckdb.Error as exc:
+            out.unlink(missing_ok=True)
+            raise StoreError(f"{target}: cannot store the jobs of {source}: {exc}") from exc
+        finally:
+            staged.unlink(missing_ok=True)
+
+    @staticmethod
+    def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+        if not path.exists():
+            return 0
+        row = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchone()
+        return int(row[0]) if row else 0
+
+    def add_records(self, records: Sequence[JobRecord], source: str) -> int:
+        """Store parsed records (small logs, the formats without a streaming reader)."""
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        staged = self.staging_file()
+        schema = pa.schema(
+            [
+                ("job_id", pa.string()),
+                ("user", pa.string()),
+                ("team", pa.string()),
+                ("submit_time", pa.timestamp("us")),
+                ("start_time", pa.timestamp("us")),
+                ("end_time", pa.timestamp("us")),
+                ("gpus", pa.int32()),
+                ("nodes", pa.int32()),
+                ("state", pa.string()),
+                ("placement", pa.string()),
+                ("nodelist", pa.string()),
+                ("seq", pa.int64()),
+            ]
+        )
+        with pq.ParquetWriter(staged, schema) as writer:
+            for lo in range(0, max(len(records), 1), RECORD_CHUNK):
+                chunk = records[lo : lo + RECORD_CHUNK]
+                cols: dict[str, list[Any]] = {
+                    "job_id": [r.job_id for r in chunk],
+                    "user": [r.user for r in chunk],
+                    "team": [r.team for r in chunk],
+                    "submit_time": [_naive(r.submit_time) for r in chunk],
+                    "start_time": [_naive(r.start_time) for r in chunk],
+                    "end_time": [_naive(r.end_time) for r in chunk],
+                    "gpus": [r.gpus for r in chunk],
+                    "nodes": [r.nodes for r in chunk],
+                    "state": [r.state.value for r in chunk],
+                    "placement": [
+                        orjson.dumps(r.placement).decode() if r.placement else None for r in chunk
+                    ],
+                    "nodelist": [None] * len(chunk),
+                    "seq": list(range(lo + 1, lo + len(chunk) + 1)),
+                }
+                writer.write_table(pa.table(cols, schema=schema))
+        con = connect()
+        try:
+            return self.adopt(staged, source, con)
+        finally:
+            con.close()
+
+    def remove(self, source: str) -> bool:
+        f = self._file(source)
+        if f.exists():
+            f.unlink()
+            return True
+        return False
+
+    # -- reading ---------------------------------------------------------------------------
+    def jobs_sql(
+        self,
+        source: str | None = None,
+        team: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> str:
+        """A SELECT of the stored jobs (all :data:`JOB_COLUMNS`) matching the filters."""
+        files = self.job_files()
+        if not files:
+            nulls = ", ".join(f"NULL::{kind} AS {name}" for name, kind in JOB_COLUMNS)
+            return f"SELECT {nulls} WHERE false"
+        listed = ", ".join(sql_text(str(f)) for f in files)
+        where = []
+        if source is not None:
+            where.append(f"source = {sql_text(source)}")
+        if team is not None:
+            where.append(f"team = {sql_text(team)}")
+        if since is not None:
+            where.append(f"submit_time >= {sql_text(_naive_text(since))}::TIMESTAMP")
+        if until is not None:
+            where.append(f"submit_time < {sql_text(_naive_text(until))}::TIMESTAMP")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return f"SELECT * FROM read_parquet([{listed}], union_by_name = true){clause}"
+
+    @contextmanager
+    def connect(
+        self, source: str | None = None, *, threads: int | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection with a ``jobs`` view (of ``source``, or of every source)."""
+        con = connect(threads)
+        try:
+            con.execute(f"CREATE TEMP VIEW jobs AS {self.jobs_sql(source)}")
+            yield con
+        finally:
+            con.close()
+
+    def count(self, source: str | None = None) -> int:
+        with self.connect(source) as con:
+            row = con.execute("SELECT count(*) FROM jobs").fetchone()
+        return int(row[0]) if row else 0
+
+    def sources(self) -> list[str]:
+        with self.connect() as con:
+            return sorted(s for (s,) in con.execute("SELECT DISTINCT source FROM jobs").fetchall())
+
+    def records(
+        self,
+        source: str | None = None,
+        team: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[JobRecord]:
+        """Stored jobs as records, by submit time then import order."""
+        query = (
+            f"SELECT {', '.join(n for n, _ in JOB_COLUMNS)} FROM "
+            f"({self.jobs_sql(source, team, since, until)}) ORDER BY submit_time, batch, seq"
+        )
+        con = connect()
+        try:
+            reader = con.sql(query).to_arrow_reader(RECORD_CHUNK)
+            found: list[JobRecord] = []
+            for batch in reader:
+                found.extend(
+                    _record(row, len(found) + k + 1) for k, row in enumerate(batch.to_pylist())
+                )
+            return found
+        finally:
+            con.close()
+
+
+def _record(row: dict[str, Any], ordinal: int) -> JobRecord:
+    gpus = int(row["gpus"] or 0)
+    if row["placement"]:
+        placement = {str(k): int(v) for k, v in orjson.loads(row["placement"]).items()}
+    elif row["nodelist"]:
+        placement = spread(gpus, expand_hostlist(row["nodelist"]))
+    else:
+        placement = {}
+    return JobRecord(
+        id=ordinal,
+        job_id=row["job_id"],
+        user=row["user"] or "",
+        team=row["team"] or "",
+        submit_time=_aware(row["submit_time"]) or datetime.fromtimestamp(0, UTC),
+        start_time=_aware(row["start_time"]),
+        end_time=_aware(row["end_time"]),
+        gpus=gpus,
+        nodes=row["nodes"],
+        state=JobState(row["state"]),
+        source=row["source"],
+        placement=placement,
+    )
+
+
+def _naive(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(UTC).replace(tzinfo=None)
+
+
+def _naive_text(t: datetime) -> str:
+    moment = t if t.tzinfo else t.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return None if t is None else t.replace(tzinfo=UTC)
