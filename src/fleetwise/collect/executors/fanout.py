@@ -2,7 +2,7 @@
 
 What trace analysis uses to read ranks (one task per rank file, a small summary back): the
 pool is sized to the cores and forks, so workers share the loaded modules; on Ray each task
-asks for one CPU and the tasks are spread over the cluster's nodes. Inputs are paths, so on
+asks for one CPU and the tasks are dealt round the cluster's nodes. Inputs are paths, so on
 Ray the files must be readable at the same path on every node (a shared file system).
 Results come back in input order whatever order tasks finish in.
 """
@@ -58,11 +58,33 @@ def ray_map(fn: Callable[[T], R], items: Sequence[T], address: str | None = None
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise InputError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from exc
-    # SPREAD: tasks go round the nodes rather than filling the first node's workers, so
-    # every node reads its share of the files even when each task takes milliseconds.
-    task = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(fn)
-    results: list[R] = ray.get([task.remote(item) for item in items])
+    task = ray.remote(num_cpus=1)(fn)
+    nodes = _cpu_nodes(ray)
+    if not nodes:
+        results: list[R] = ray.get([task.remote(item) for item in items])
+        return results
+    # Item i goes to node i mod N (soft: elsewhere if that node is gone), so every node reads
+    # its share of the files. Ray's own placement fills the first node's idle workers when
+    # each task takes milliseconds, leaving the other nodes unused.
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    refs = [
+        task.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True)
+        ).remote(item)
+        for i, item in enumerate(items)
+    ]
+    results = ray.get(refs)
     return results
+
+
+def _cpu_nodes(ray: Any) -> list[str]:
+    """Ids of the cluster's live nodes that have CPUs, in a stable order."""
+    return sorted(
+        str(n["NodeID"])
+        for n in ray.nodes()
+        if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0
+    )
 
 
 def fan_out(
