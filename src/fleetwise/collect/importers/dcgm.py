@@ -171,23 +171,33 @@ def _json(path: Path) -> Iterator[Sample]:
             yield _sample(sample_time(str(ts), where), field, labels, str(value), where)
 
 
-def _csv(path: Path, columns: list[str]) -> Iterator[Sample]:
-    tcol = "timestamp" if "timestamp" in columns else "time"
-    if tcol not in columns:
-        raise InputError(f"{path}:1: missing column 'timestamp' (or 'time')")
-    fields = [c for c in columns if c in FIELDS]
-    labels = [c for c in columns if c != tcol and not c.startswith(PREFIX)]
+def _csv(path: Path) -> Iterator[Sample]:
+    """Rows of a CSV export; the header as the csv module reads it (quotes, stray spaces)
+    names the columns, not the split of the first line that told it is CSV."""
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                raise InputError(f"{path}:{reader.line_num}: expected {len(columns)} columns")
-            where = f"{path}:{reader.line_num}: column"
-            t = sample_time(row[tcol], f"{where} '{tcol}'")
-            tags = {c: row[c].strip() for c in labels}
-            for field in fields:
-                if row[field].strip():  # a field the GPU does not report that minute
-                    yield _sample(t, field, tags, row[field], f"{where} '{field}'")
+        try:
+            header = [h.strip() for h in reader.fieldnames or []]
+        except csv.Error as exc:
+            raise InputError(f"{path}:1: malformed CSV header: {exc}") from exc
+        reader.fieldnames = header
+        tcol = "timestamp" if "timestamp" in header else "time"
+        if tcol not in header:
+            raise InputError(f"{path}:1: missing column 'timestamp' (or 'time')")
+        fields = [c for c in header if c in FIELDS]
+        labels = [c for c in header if c != tcol and not c.startswith(PREFIX)]
+        try:
+            for row in reader:
+                if None in row or any(v is None for v in row.values()):
+                    raise InputError(f"{path}:{reader.line_num}: expected {len(header)} columns")
+                where = f"{path}:{reader.line_num}: column"
+                t = sample_time(row[tcol], f"{where} '{tcol}'")
+                tags = {c: row[c].strip() for c in labels}
+                for field in fields:
+                    if row[field].strip():  # a field the GPU does not report that minute
+                        yield _sample(t, field, tags, row[field], f"{where} '{field}'")
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from exc
 
 
 def _text(path: Path) -> Iterator[Sample]:
@@ -217,8 +227,5 @@ def samples(path: Path) -> list[Sample]:
     first = text.splitlines()[0] if text else ""
     columns = [c.strip() for c in first.split(",")]
     if "," in first and any(c in FIELDS for c in columns):
-        try:
-            return list(_csv(path, columns))
-        except csv.Error as exc:
-            raise InputError(f"{path}: not valid CSV: {exc}") from exc
+        return list(_csv(path))
     return list(_text(path))
