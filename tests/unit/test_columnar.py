@@ -8,12 +8,16 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from fleetwise.analyze.cluster_jobs import JobTotals, job_totals, job_totals_sql
+from fleetwise.analyze.ledger import JobTable
 from fleetwise.collect.importers.jobs import import_jobs, parse_slurm
 from fleetwise.collect.importers.jobs_stream import stage_slurm
+from fleetwise.errors import InputError
 from fleetwise.models import JobRecord
+from fleetwise.plan.capacity import daily_gpu_hours, daily_gpu_hours_sql
 from fleetwise.present.cli import main
 from fleetwise.store import Store
 from fleetwise.store.columnar import FleetData, connect
@@ -171,3 +175,35 @@ def test_jobs_stored_in_the_database_before_move_to_the_columnar_files(
         assert [j.job_id for j in store.jobs()] == [r.job_id for r in records]
         assert store.input_sources()["jobs"] == ["slurm:old"]
         assert store.add_jobs(records, "slurm:old") == 0
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: p.name)
+def test_ledger_columns_and_daily_demand_equal_the_per_job_code(log: Path) -> None:
+    _, records = import_jobs(log)
+    first: dict[str, JobRecord] = {}
+    for r in records:
+        first.setdefault(r.job_id, r)
+    stored = sorted(first.values(), key=lambda r: r.submit_time)
+    data = FleetData(None)
+    try:
+        data.add_records(records, "log")
+        with data.connect() as con:
+            table = JobTable.from_sql(con, "jobs:log")
+            try:
+                daily: tuple[list[str], Any] | None = daily_gpu_hours_sql(con)
+            except InputError:
+                daily = None
+    finally:
+        data.close()
+    want = JobTable.from_records(stored, "jobs:log")
+    assert table.teams == want.teams and table.source == want.source
+    for name in ("submit", "start", "end", "gpus"):
+        assert np.allclose(getattr(table, name), getattr(want, name), equal_nan=True, rtol=0)
+    assert np.array_equal(table.lost, want.lost) and np.array_equal(table.team, want.team)
+    if daily is None:
+        with pytest.raises(InputError, match="no finished GPU jobs"):
+            daily_gpu_hours(stored)
+        return
+    days, hours = daily_gpu_hours(stored)
+    assert daily[0] == days
+    assert np.allclose(daily[1], hours, rtol=1e-12, atol=1e-9)

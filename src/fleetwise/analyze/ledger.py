@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 
@@ -94,6 +95,30 @@ class JobTable:
             lost=np.array([j.state in LOST_STATES for j in gpu_jobs], dtype=np.bool_),
             team=np.array([code[j.team or "-"] for j in gpu_jobs], dtype=np.int64),
             teams=tuple(names),
+            source=source,
+        )
+
+    @classmethod
+    def from_sql(cls, con: duckdb.DuckDBPyConnection, source: str = "") -> JobTable:
+        """The GPU jobs of the ``jobs`` view of ``con`` (the columnar store), in the store's
+        order, as :meth:`from_records` builds them from records."""
+        lost = ", ".join(f"'{s.value}'" for s in LOST_STATES)
+        cols = con.sql(
+            "SELECT epoch(submit_time) AS submit, "
+            "coalesce(epoch(start_time), 'NaN'::DOUBLE) AS start, "
+            "coalesce(epoch(end_time), 'NaN'::DOUBLE) AS stop, gpus::DOUBLE AS gpus, "
+            f"state IN ({lost}) AS lost, coalesce(nullif(team, ''), '-') AS team "
+            "FROM jobs WHERE gpus > 0 ORDER BY submit_time, batch, seq"
+        ).fetchnumpy()
+        names, codes = np.unique(np.asarray(cols["team"], dtype=str), return_inverse=True)
+        return cls(
+            submit=np.asarray(cols["submit"], dtype=np.float64),
+            start=np.asarray(cols["start"], dtype=np.float64),
+            end=np.asarray(cols["stop"], dtype=np.float64),
+            gpus=np.asarray(cols["gpus"], dtype=np.float64),
+            lost=np.asarray(cols["lost"], dtype=np.bool_),
+            team=codes.astype(np.int64).reshape(-1),
+            teams=tuple(str(n) for n in names),
             source=source,
         )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 
@@ -82,6 +83,40 @@ def daily_gpu_hours(jobs: Sequence[JobRecord]) -> tuple[list[str], FloatArray]:
             overlap = min(b, 24 * (day + 1)) - max(a, 24 * day)
             if overlap > 0:
                 hours[day] += j.gpus * overlap
+    days = [(first + timedelta(days=k)).isoformat() for k in range(n_days)]
+    return days, hours
+
+
+#: GPU-hours per day of the log, each finished GPU job split over the days it ran.
+_DAILY = """
+WITH r AS (SELECT gpus, start_time, end_time FROM jobs
+           WHERE gpus > 0 AND start_time IS NOT NULL AND end_time IS NOT NULL),
+o AS (SELECT date_trunc('day', min(start_time)) AS origin,
+             datediff('day', min(start_time)::DATE, max(end_time)::DATE) + 1 AS n FROM r),
+h AS (SELECT gpus, epoch(start_time - origin) / 3600 AS a, epoch(end_time - origin) / 3600 AS b,
+             n FROM r, o),
+d AS (SELECT gpus, a, b, unnest(range(floor(a / 24)::BIGINT,
+                                      least(floor(b / 24)::BIGINT, n - 1) + 1)) AS day
+      FROM h WHERE b > a)
+SELECT day, sum(gpus * (least(b, 24 * (day + 1)) - greatest(a, 24 * day)))
+FROM d WHERE least(b, 24 * (day + 1)) - greatest(a, 24 * day) > 0 GROUP BY day
+"""
+
+
+def daily_gpu_hours_sql(con: duckdb.DuckDBPyConnection) -> tuple[list[str], FloatArray]:
+    """:func:`daily_gpu_hours` as one query over the ``jobs`` view of ``con`` (the
+    columnar store): no record per job."""
+    row: Any = con.execute(
+        "SELECT min(start_time)::DATE, datediff('day', min(start_time)::DATE, "
+        "max(end_time)::DATE) + 1 FROM jobs WHERE gpus > 0 AND start_time IS NOT NULL "
+        "AND end_time IS NOT NULL"
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise InputError("no finished GPU jobs to count GPU-hours from")
+    first, n_days = row[0], int(row[1])
+    hours = np.zeros(n_days)
+    for day, value in con.execute(_DAILY).fetchall():
+        hours[int(day)] = float(value)
     days = [(first + timedelta(days=k)).isoformat() for k in range(n_days)]
     return days, hours
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord
-from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily
+from fleetwise.plan.capacity import (
+    FloatArray,
+    Forecast,
+    daily_gpu_hours,
+    daily_gpu_hours_sql,
+    forecast_daily,
+)
+from fleetwise.store import Store
 
 #: Days past the report's date the outlook reaches.
 OUTLOOK_DAYS = 30
@@ -26,13 +35,41 @@ class Outlook:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Demand:
+    """GPU-hours per day of the stored jobs, and what cuts the history (see below)."""
+
+    jobs: int
+    days: list[str]
+    hours: FloatArray
+    last_submit: date | None
+
+
+def stored_demand(store: Store) -> Demand:
+    """The daily GPU-hours of every stored job, as queries over the columnar store."""
+    with store.jobs_data().connect() as con:
+        row = con.execute(
+            "SELECT count(*), max(submit_time) FILTER (WHERE gpus > 0) FROM jobs"
+        ).fetchone()
+        count, last = (int(row[0]), row[1]) if row else (0, None)
+        if not count:
+            return Demand(0, [], np.zeros(0), None)
+        days, hours = daily_gpu_hours_sql(con)
+    return Demand(count, days, hours, last.date() if last is not None else None)
+
+
 def complete_days(jobs: list[JobRecord]) -> tuple[list[str], list[float], str]:
     """Daily GPU-hours up to the day before the log's last submission: after it the log
     records only running jobs winding down (an import that stops mid-trace, a sample of
     the first N jobs), which is not demand; that day itself is partial. Returns the days,
     the values and a note saying what was left out (empty when nothing was)."""
     days, hours = daily_gpu_hours(jobs)
-    last_submit = max(j.submit_time for j in jobs if j.gpus > 0).date()
+    return _complete(days, hours, max(j.submit_time for j in jobs if j.gpus > 0).date())
+
+
+def _complete(
+    days: list[str], hours: FloatArray, last_submit: date
+) -> tuple[list[str], list[float], str]:
     keep = [n for n, d in enumerate(days) if date.fromisoformat(d) < last_submit]
     if not keep:
         raise InputError("the job log spans less than one complete day of submissions")
@@ -48,7 +85,19 @@ def complete_days(jobs: list[JobRecord]) -> tuple[list[str], list[float], str]:
 
 def outlook(jobs: list[JobRecord], today: date, days_ahead: int = OUTLOOK_DAYS) -> Outlook:
     """Forecast demand from the complete history to ``days_ahead`` days after ``today``."""
-    days, values, note = complete_days(jobs)
+    return _outlook(*complete_days(jobs), today, days_ahead)
+
+
+def stored_outlook(demand: Demand, today: date, days_ahead: int = OUTLOOK_DAYS) -> Outlook:
+    """:func:`outlook` of :func:`stored_demand` (no job record read)."""
+    if demand.last_submit is None:
+        raise InputError("no finished GPU jobs to count GPU-hours from")
+    return _outlook(*_complete(demand.days, demand.hours, demand.last_submit), today, days_ahead)
+
+
+def _outlook(
+    days: list[str], values: list[float], note: str, today: date, days_ahead: int
+) -> Outlook:
     until = date.fromisoformat(days[-1])
     age = (today - until).days
     if age > MAX_AGE_DAYS:

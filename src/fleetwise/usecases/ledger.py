@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -177,7 +178,10 @@ def _unhealthy_gpu_hours(current: list[AnalysisRecord]) -> float:
 
 @dataclass
 class LedgerInputs:
-    jobs: list[JobRecord]
+    #: Every stored GPU job as columns, read from the columnar store without records.
+    table: JobTable
+    #: The job records, read only for a pool's slice (it needs the placements).
+    records: Callable[[], list[JobRecord]]
     nodes: list[NodeRecord]
     subjects: list[Subject]
     activity: Activity | None
@@ -187,8 +191,12 @@ class LedgerInputs:
 
 def gather_inputs(store: Store) -> LedgerInputs:
     current = current_analyses(store.analyses())
+    with store.jobs_data().connect() as con:
+        sources = [s for (s,) in con.execute("SELECT DISTINCT source FROM jobs").fetchall()]
+        table = JobTable.from_sql(con, source=f"jobs:{_sources(sources)}")
     return LedgerInputs(
-        jobs=store.jobs(),
+        table=table,
+        records=store.jobs,
         nodes=store.nodes(),
         subjects=subjects(store),
         activity=_activity(current),
@@ -207,12 +215,11 @@ def ledger_of(
     """The ledger of ``period`` (default: the job log's span; without jobs, the year up
     to ``now``), of one node pool (GPU model) when ``pool`` is named."""
     nodes = inputs.nodes
-    jobs = inputs.jobs
+    table = inputs.table
     if pool is not None:
         nodes, jobs = _pool_slice(inputs, pool)
+        table = JobTable.from_records(jobs, source=f"jobs:{_sources(j.source for j in jobs)}")
     inv = _inventory(nodes, profile)
-    sources = ", ".join(sorted({j.source for j in jobs})) or "no job log"
-    table = JobTable.from_records(jobs, source=f"jobs:{sources}")
     if period is None:
         if len(table):
             lo, hi = table.span()
@@ -247,18 +254,23 @@ def ledger_of(
     return ledger, period
 
 
+def _sources(names: Iterable[str]) -> str:
+    return ", ".join(sorted(set(names))) or "no job log"
+
+
 def _pool_slice(inputs: LedgerInputs, pool: str) -> tuple[list[NodeRecord], list[JobRecord]]:
     latest = latest_nodes(inputs.nodes)
     models = {n.model or "unknown" for n in latest.values() if n.gpus > 0}
     if pool not in models:
         raise InputError(f"no pool {pool!r} among the stored nodes (pools: {sorted(models)})")
     hosts = {name for name, n in latest.items() if (n.model or "unknown") == pool}
-    if len(models) > 1 and any(not j.placement for j in inputs.jobs if j.gpus > 0):
+    records = inputs.records()
+    if len(models) > 1 and any(not j.placement for j in records if j.gpus > 0):
         raise InputError(
             "--by pool needs job placements (node lists) when the fleet has several pools: "
             "import a job log with node lists (sacct NodeList, Philly)"
         )
-    jobs = [j for j in inputs.jobs if len(models) == 1 or set(j.placement) & hosts]
+    jobs = [j for j in records if len(models) == 1 or set(j.placement) & hosts]
     return [n for n in inputs.nodes if n.name in hosts], jobs
 
 

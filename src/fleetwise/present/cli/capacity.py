@@ -27,7 +27,7 @@ from fleetwise.checked import (
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
-from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, scenarios
+from fleetwise.plan.capacity import Forecast, forecast_daily, scenarios
 from fleetwise.plan.sizing import Sizing, parse_slo, size_cluster
 from fleetwise.present.cli.common import (
     DbOption,
@@ -39,6 +39,7 @@ from fleetwise.present.cli.common import (
 )
 from fleetwise.store import Store
 from fleetwise.units import sig
+from fleetwise.usecases.capacity import stored_demand
 
 app = typer.Typer(help="Capacity: forecast GPU demand and size the cluster for a wait SLO.")
 
@@ -60,11 +61,10 @@ def _history(store: Store | None, telemetry: Path | None) -> tuple[list[str], An
         stamps, busy = series.daily_mean_busy()
         return [str(d) for d in stamps], busy, f"mean busy {series.unit}"
     assert store is not None
-    jobs = store.jobs()
-    if not jobs:
+    demand = stored_demand(store)
+    if not demand.jobs:
         raise InputError(f"no jobs in {store.display_url}; import a log or pass --telemetry")
-    days, hours = daily_gpu_hours(jobs)
-    return days, hours, "GPU-hours/day"
+    return demand.days, demand.hours, "GPU-hours/day"
 
 
 def forecast_view(f: Forecast, growth: float, gain: float) -> Group:

@@ -36,7 +36,7 @@ from fleetwise.plan.rollout import ScheduledItem, schedule
 from fleetwise.plan.scoring import Ranked
 from fleetwise.store import Store
 from fleetwise.usecases.alignment import AlignmentView, alignment_view
-from fleetwise.usecases.capacity import Outlook, outlook
+from fleetwise.usecases.capacity import Outlook, stored_demand, stored_outlook
 from fleetwise.usecases.ledger import LedgerView, current_findings
 from fleetwise.usecases.plan import Recoverable, plan_totals
 from fleetwise.usecases.provenance import Input
@@ -123,10 +123,10 @@ def _kpi_states(
 
 
 def _forecast(store: Store, today: date) -> Outlook | None:
-    jobs = store.jobs()
-    if not jobs:
+    demand = stored_demand(store)
+    if not demand.jobs:
         return None
-    return outlook(jobs, today)
+    return stored_outlook(demand, today)
 
 
 def gather(

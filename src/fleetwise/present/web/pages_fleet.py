@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION, AnalysisRecord
-from fleetwise.plan.capacity import Forecast, daily_gpu_hours, forecast_daily, scenarios
+from fleetwise.plan.capacity import Forecast, forecast_daily, scenarios
 from fleetwise.plan.invest import InvestResult, compare, load_scenario, scenario_inputs
 from fleetwise.plan.kpis import readings
 from fleetwise.plan.retro import improvement_report
@@ -26,6 +26,7 @@ from fleetwise.present.web.pages_plan import FindingRow, costliest_findings, fin
 from fleetwise.present.web.reader import StoreReader
 from fleetwise.store.schema import AnalysisRow as AnalysisTable
 from fleetwise.store.schema import JobRow, NoteRow
+from fleetwise.usecases.capacity import stored_demand
 from fleetwise.usecases.people import evidence_line, qualitative_evidence
 from fleetwise.usecases.valuestream import latest_state, state_doc
 
@@ -139,15 +140,14 @@ def diagnosis_page(reader: StoreReader) -> Page[DiagnosisPage]:
 
 
 def _forecast(reader: StoreReader) -> tuple[int, Forecast | None, str]:
-    jobs = reader.store.jobs()
-    if not jobs:
+    demand = stored_demand(reader.store)
+    if not demand.jobs:
         return 0, None, "no cluster jobs stored: fleetwise cluster import LOG"
-    days, hours = daily_gpu_hours(jobs)
     try:
-        f = forecast_daily(days, hours, horizon=30)
+        f = forecast_daily(demand.days, demand.hours, horizon=30)
     except InputError as exc:
-        return len(jobs), None, f"no forecast: {exc}"
-    return len(jobs), f, ""
+        return demand.jobs, None, f"no forecast: {exc}"
+    return demand.jobs, f, ""
 
 
 def _investment(reader: StoreReader) -> tuple[InvestResult, str]:
