@@ -22,6 +22,8 @@ from fleetwise.present.cli import main
 from fleetwise.store import Store
 from fleetwise.store.columnar import FleetData, connect
 from fleetwise.store.jobs import job_row
+from fleetwise.usecases.capacity import stored_job_sizes
+from fleetwise.usecases.fleet import _peak_allocation
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
 LOGS = [
@@ -207,3 +209,33 @@ def test_ledger_columns_and_daily_demand_equal_the_per_job_code(log: Path) -> No
     days, hours = daily_gpu_hours(stored)
     assert daily[0] == days
     assert np.allclose(daily[1], hours, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: p.name)
+def test_peak_allocation_and_job_sizes_equal_the_per_job_code(log: Path, tmp_path: Path) -> None:
+    _, records = import_jobs(log)
+    with Store(f"sqlite:///{tmp_path / 'f.db'}") as store:
+        store.add_jobs(records, "log")
+        stored = store.jobs()
+        events: list[tuple[float, int]] = []
+        for j in stored:  # the sweep the query replaced
+            if j.gpus > 0 and j.start_time is not None:
+                events.append((j.start_time.timestamp(), j.gpus))
+                if j.end_time is not None:
+                    events.append((j.end_time.timestamp(), -j.gpus))
+        level = peak = 0
+        for _, d in sorted(events):
+            level += d
+            peak = max(peak, level)
+        assert _peak_allocation(store) == peak
+        ran = [j for j in stored if j.gpus > 0 and j.start_time and j.end_time]
+        if not ran:
+            with pytest.raises(InputError, match="no finished GPU jobs"):
+                stored_job_sizes(store)
+            return
+        gpus, runs = stored_job_sizes(store)
+        assert gpus.tolist() == [j.gpus for j in ran]
+        want = [
+            (j.end_time - j.start_time).total_seconds() for j in ran if j.end_time and j.start_time
+        ]
+        assert np.allclose(runs, want, rtol=0, atol=1e-6)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord
@@ -19,6 +20,7 @@ from fleetwise.plan.capacity import (
 )
 from fleetwise.store import Store
 
+IntArray = npt.NDArray[np.int64]
 #: Days past the report's date the outlook reaches.
 OUTLOOK_DAYS = 30
 #: Demand data older than this is not forecast from: a year-long extrapolation of a
@@ -56,6 +58,23 @@ def stored_demand(store: Store) -> Demand:
             return Demand(0, [], np.zeros(0), None)
         days, hours = daily_gpu_hours_sql(con)
     return Demand(count, days, hours, last.date() if last is not None else None)
+
+
+def stored_job_sizes(store: Store) -> tuple[IntArray, FloatArray]:
+    """GPUs and run seconds of every finished GPU job stored, in the store's order (the
+    trace a sizing replays), as one query."""
+    with store.jobs_data().connect() as con:
+        cols = con.sql(
+            "SELECT gpus::BIGINT AS gpus, epoch(end_time - start_time) AS run FROM jobs "
+            "WHERE gpus > 0 AND start_time IS NOT NULL AND end_time IS NOT NULL "
+            "ORDER BY submit_time, batch, seq"
+        ).fetchnumpy()
+    if not len(cols["gpus"]):
+        raise InputError("no finished GPU jobs stored; pass --sizes duration_s,num_gpus CSV")
+    return (
+        np.asarray(cols["gpus"], dtype=np.int64),
+        np.asarray(cols["run"], dtype=np.float64),
+    )
 
 
 def complete_days(jobs: list[JobRecord]) -> tuple[list[str], list[float], str]:

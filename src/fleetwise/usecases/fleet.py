@@ -87,7 +87,9 @@ def draft_profile(store: Store, today: date) -> tuple[FleetProfile, list[str]]:
         else:
             pools = list(base.pools)
             notes.append("no nodes or jobs stored: the default pools; write your own")
-    teams = sorted({j.team for j in store.jobs() if j.team})
+    with store.jobs_data().connect() as con:
+        found = con.execute("SELECT DISTINCT team FROM jobs WHERE team <> ''").fetchall()
+    teams = sorted(t for (t,) in found)
     profile = base.model_copy(
         update={
             "name": f"drafted from {store.display_url} on {today.isoformat()}",
@@ -99,14 +101,14 @@ def draft_profile(store: Store, today: date) -> tuple[FleetProfile, list[str]]:
 
 
 def _peak_allocation(store: Store) -> int:
-    events: list[tuple[float, int]] = []
-    for j in store.jobs():
-        if j.gpus > 0 and j.start_time is not None:
-            events.append((j.start_time.timestamp(), j.gpus))
-            if j.end_time is not None:
-                events.append((j.end_time.timestamp(), -j.gpus))
-    level = peak = 0
-    for _, d in sorted(events, key=lambda e: (e[0], e[1])):
-        level += d
-        peak = max(peak, level)
-    return peak
+    """The most GPUs the stored jobs held at once (a sweep over their starts and ends, an
+    end before a start at the same instant), as one query over the columnar store."""
+    with store.jobs_data().connect() as con:
+        row = con.execute(
+            "WITH ran AS (SELECT * FROM jobs WHERE gpus > 0 AND start_time IS NOT NULL), "
+            "e AS (SELECT epoch(start_time) AS t, gpus AS d FROM ran UNION ALL "
+            "SELECT epoch(end_time), -gpus FROM ran WHERE end_time IS NOT NULL) "
+            "SELECT max(level) FROM (SELECT sum(d) OVER (ORDER BY t, d "
+            "ROWS UNBOUNDED PRECEDING) AS level FROM e)"
+        ).fetchone()
+    return max(int(row[0]), 0) if row and row[0] is not None else 0

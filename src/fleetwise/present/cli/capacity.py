@@ -39,7 +39,7 @@ from fleetwise.present.cli.common import (
 )
 from fleetwise.store import Store
 from fleetwise.units import sig
-from fleetwise.usecases.capacity import stored_demand
+from fleetwise.usecases.capacity import stored_demand, stored_job_sizes
 
 app = typer.Typer(help="Capacity: forecast GPU demand and size the cluster for a wait SLO.")
 
@@ -169,13 +169,8 @@ def _sizes(store: Store | None, sizes: Path | None) -> tuple[Any, Any, str]:
             raise InputError(f"{sizes}: expected rows of duration_s >= 0, num_gpus >= 1")
         return data[:, 1].astype(np.int64), data[:, 0], str(sizes)
     assert store is not None
-    ran = [j for j in store.jobs() if j.gpus > 0 and j.start_time and j.end_time]
-    if not ran:
-        raise InputError("no finished GPU jobs stored; pass --sizes duration_s,num_gpus CSV")
-    durations = [
-        (j.end_time - j.start_time).total_seconds() for j in ran if j.end_time and j.start_time
-    ]
-    return np.array([j.gpus for j in ran], dtype=np.int64), np.array(durations), "stored jobs"
+    gpus, durations = stored_job_sizes(store)
+    return gpus, durations, "stored jobs"
 
 
 def _demand(store: Store | None, demand: float | None) -> tuple[float, str]:
