@@ -14,7 +14,7 @@ import pytest
 from fleetwise.analyze.cluster_jobs import JobTotals, job_totals, job_totals_sql
 from fleetwise.analyze.ledger import JobTable
 from fleetwise.collect.importers.jobs import import_jobs, parse_slurm
-from fleetwise.collect.importers.jobs_stream import stage_slurm
+from fleetwise.collect.importers.jobs_stream import stage, stage_slurm, streaming_plan
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord
 from fleetwise.plan.capacity import daily_gpu_hours, daily_gpu_hours_sql
@@ -239,3 +239,51 @@ def test_peak_allocation_and_job_sizes_equal_the_per_job_code(log: Path, tmp_pat
             (j.end_time - j.start_time).total_seconds() for j in ran if j.end_time and j.start_time
         ]
         assert np.allclose(runs, want, rtol=0, atol=1e-6)
+
+
+HELIOS_FORMS = """job_id,user,vc,gpu_num,cpu_num,node_num,state,submit_time,start_time,end_time,duration,queue
+h1,u1,vcA,8,32,1,COMPLETED,2020-04-01 00:00:07,2020-04-01 00:10:07,,3600.25,600
+h2,u2,,0,4,,Pending,1585699200,,,,0
+"h3",u3,vcB,16.0,64,2,CANCELLED by 7,2020-04-01T01:00:00Z,2020-04-01T01:00:00+00:00,2020-04-01 05:00:00,,0
+h1,u9,vcA,8,32,1,FAILED,2020-04-01 00:00:08,,,,0
+"""
+
+
+@pytest.mark.parametrize("form", ["helios", "csv"])
+def test_streaming_csv_reads_as_the_record_parser(tmp_path: Path, form: str) -> None:
+    log = tmp_path / "jobs.csv"
+    text = HELIOS_FORMS if form == "helios" else HELIOS_FORMS.replace("vc,", "team,", 1)
+    log.write_text(text)
+    plan = streaming_plan(log, "auto", {})
+    assert plan is not None and plan[0] == form
+    data = FleetData(tmp_path / "data")
+    con = connect()
+    staged = data.staging_file()
+    done = stage(plan[1], staged, con)
+    assert done is not None and (done.jobs, done.gpu_jobs) == (4, 3)
+    assert data.adopt(staged, "log", con) == 3  # h1 twice: the first kept
+    con.close()
+    _, want = import_jobs(log)
+    first: dict[str, JobRecord] = {}
+    for r in want:
+        first.setdefault(r.job_id, r)
+    assert [r.model_dump(exclude={"id", "source"}) for r in data.records("log")] == [
+        r.model_dump(exclude={"id", "source"})
+        for r in sorted(first.values(), key=lambda r: r.submit_time)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(",3600.25,", ",soon,"), ("h2,", ","), (",16.0,", ",-2,"), ("05:00:00", "00:30:00")],
+)
+def test_csv_rows_it_cannot_vouch_for_go_to_the_record_parser(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    log = tmp_path / "jobs.csv"
+    log.write_text(HELIOS_FORMS.replace(old, new, 1))
+    plan = streaming_plan(log, "auto", {})
+    assert plan is not None
+    con = connect()
+    assert stage(plan[1], tmp_path / "staged.parquet", con) is None
+    con.close()

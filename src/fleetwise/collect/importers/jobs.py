@@ -290,21 +290,24 @@ def sniff_helios(path: Path) -> bool:
     return set(header(path)) >= _HELIOS
 
 
+#: The Helios columns of each field (``FIELDS``).
+HELIOS_MAPPING = {
+    "job_id": "job_id",
+    "user": "user",
+    "team": "vc",
+    "submit": "submit_time",
+    "start": "start_time",
+    "end": "end_time",
+    "duration": "duration",
+    "gpus": "gpu_num",
+    "nodes": "node_num",
+    "state": "state",
+}
+
+
 def parse_helios(path: Path) -> list[JobRecord]:
-    mapping = {
-        "job_id": "job_id",
-        "user": "user",
-        "team": "vc",
-        "submit": "submit_time",
-        "start": "start_time",
-        "end": "end_time",
-        "duration": "duration",
-        "gpus": "gpu_num",
-        "nodes": "node_num",
-        "state": "state",
-    }
     _require(path, header(path), _HELIOS)
-    return _parse_mapped(path, mapping, f"helios:{path.name}")
+    return _parse_mapped(path, HELIOS_MAPPING, f"helios:{path.name}")
 
 
 # -- Philly -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Streaming import of large job logs: ``sacct --parsable2`` read by DuckDB into Parquet.
+"""Streaming import of large job logs: ``sacct --parsable2``, Helios and mapped CSVs read by
+DuckDB into Parquet.
 
 The parser of ``importers/jobs.py`` builds one record per job; this path never does. DuckDB
 reads the file in parallel chunks and a SQL projection applies the same rules (steps
@@ -16,13 +17,21 @@ up: :func:`stage_slurm` returns None and the caller runs the record parser, whos
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from fleetwise.collect.importers.hostlist import MAX_DIGITS, MAX_HOSTS, NO_HOSTS
-from fleetwise.collect.importers.jobs import _NO_TIME, _STATES
+from fleetwise.collect.importers.jobs import (
+    _HELIOS,
+    _NO_TIME,
+    _STATES,
+    HELIOS_MAPPING,
+    _resolve_mapping,
+    detect_format,
+)
 from fleetwise.collect.importers.tabular import header
 
 
@@ -93,7 +102,7 @@ def slurm_select(path: Path) -> str:
     columns = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
 
     def c(name: str) -> str:
-        return f'"{name}"' if name in names else "''"
+        return f"coalesce(\"{name}\", '')" if name in names else "''"
 
     tres = f"coalesce(nullif({c('AllocTRES')}, ''), {c('ReqTRES')})"
     gpus = (
@@ -114,11 +123,11 @@ SELECT
   NULL::VARCHAR AS placement,
   CASE WHEN lower(trim(nodelist)) IN ({_in(NO_HOSTS)}) THEN NULL ELSE nodelist END AS nodelist,
   row_number() OVER () AS seq,
-  submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
+  coalesce(submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
     OR {_unreadable("end_raw", "end_time")}
     OR ({nnodes} <> '' AND NOT coalesce({nodes_num} >= 0 AND {nodes_num} = floor({nodes_num})
         AND {nodes_num} < 2147483648, false))
-    OR NOT coalesce({_hosts_ok("nodelist")}, false) AS bad
+    OR NOT coalesce({_hosts_ok("nodelist")}, false), true) AS bad
 FROM (
   SELECT
     trim({c("JobID")}) AS job_id,
@@ -140,11 +149,110 @@ WHERE NOT contains(job_id, '.')
 """
 
 
+def _whole(text: str) -> str:
+    """True when ``text`` is empty or a whole number >= 0 that fits an INTEGER."""
+    num = f"try_cast({text} AS DOUBLE)"
+    return (
+        f"({text} = '' OR coalesce({num} >= 0 AND {num} = floor({num}) "
+        f"AND {num} < 2147483648, false))"
+    )
+
+
+def mapped_select(path: Path, mapping: Mapping[str, str]) -> str:
+    """The SQL reading a CSV whose columns ``mapping`` names (Helios, a generic CSV; the
+    rules of ``jobs._parse_mapped``) as staged job rows, with a ``bad`` flag per row."""
+    names = header(path)
+    columns = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
+
+    def c(field: str) -> str:
+        col = mapping.get(field)
+        if col is None or col not in names:
+            return "''"
+        return 'coalesce("' + col.replace('"', '""') + "\", '')"
+
+    gpus, nodes, dur = f"trim({c('gpus')})", f"trim({c('nodes')})", f"trim({c('duration')})"
+    seconds = f"try_cast({dur} AS DOUBLE)"
+    read = (
+        f"read_csv({_lit(str(path))}, delim = ',', header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, quote = '\"', escape = '\"', strict_mode = true)"
+    )
+    return f"""
+SELECT
+  job_id, user, team, submit_time, start_time,
+  CASE WHEN end_given IS NULL AND start_time IS NOT NULL AND dur <> ''
+       THEN start_time + to_microseconds(round(secs * 1e6)::BIGINT) ELSE end_given
+       END AS end_time,
+  coalesce(try_cast(try_cast(gpus_raw AS DOUBLE) AS INTEGER), 0) AS gpus,
+  CASE WHEN nodes_raw = '' THEN NULL ELSE try_cast(try_cast(nodes_raw AS DOUBLE) AS INTEGER)
+       END AS nodes,
+  state, NULL::VARCHAR AS placement, NULL::VARCHAR AS nodelist,
+  row_number() OVER () AS seq,
+  coalesce(job_id = '' OR submit_time IS NULL
+    OR {_unreadable("start_raw", "start_time")} OR {_unreadable("end_raw", "end_given")}
+    OR (end_given IS NULL AND start_time IS NOT NULL AND dur <> ''
+        AND (secs IS NULL OR isnan(secs) OR isinf(secs) OR abs(secs) > 1e11))
+    OR coalesce(end_time < start_time, false)
+    OR NOT {_whole("gpus_raw")} OR NOT {_whole("nodes_raw")}, true) AS bad
+FROM (
+  SELECT
+    trim({c("job_id")}) AS job_id,
+    trim({c("user")}) AS user,
+    trim({c("team")}) AS team,
+    {_time(c("submit"))} AS submit_time,
+    {_time(c("start"))} AS start_time,
+    {_time(c("end"))} AS end_given,
+    {c("start")} AS start_raw,
+    {c("end")} AS end_raw,
+    {dur} AS dur,
+    {seconds} AS secs,
+    {gpus} AS gpus_raw,
+    {nodes} AS nodes_raw,
+    {_state(c("state"))} AS state
+  FROM {read}
+)
+"""
+
+
+def stage_mapped(
+    path: Path, mapping: Mapping[str, str], staged: Path, con: duckdb.DuckDBPyConnection
+) -> Staged | None:
+    """As :func:`stage_slurm`, for a CSV read with ``mapping`` (field -> column). A log
+    with host lists is left to the record parser (its placements are parsed per row)."""
+    if "hosts" in mapping:
+        return None
+    return stage(mapped_select(path, mapping), staged, con)
+
+
 def stage_slurm(path: Path, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
     """Write ``path``'s jobs to ``staged`` (Parquet); None when a row needs the record
     parser (its error, or its reading of a form this path does not vouch for)."""
+    return stage(slurm_select(path), staged, con)
+
+
+def streaming_plan(path: Path, fmt: str, mapping: Mapping[str, str]) -> tuple[str, str] | None:
+    """The format of a sacct, Helios or CSV log (``fmt`` as ``jobs.read_jobs`` takes it;
+    ``auto`` is sniffed) and the SQL that stages it; None where only the record parser
+    reads it (another format, host lists in a CSV). Raises what ``read_jobs`` would for an
+    unknown format or a bad mapping."""
+    if mapping and fmt == "auto":
+        fmt = "csv"
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "slurm" and not mapping:
+        return fmt, slurm_select(path)
+    if fmt == "helios" and not mapping and set(header(path)) >= _HELIOS:
+        return fmt, mapped_select(path, HELIOS_MAPPING)
+    if fmt == "csv":
+        resolved = _resolve_mapping(path, header(path), mapping)
+        return (fmt, mapped_select(path, resolved)) if "hosts" not in resolved else None
+    return None
+
+
+def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
+    """Run a staging ``select`` into ``staged`` (Parquet); None (and no file) when a row
+    is flagged ``bad`` or DuckDB cannot read the file."""
     try:
-        con.execute(f"COPY ({slurm_select(path)}) TO {_lit(str(staged))} (FORMAT parquet)")
+        con.execute(f"COPY ({select}) TO {_lit(str(staged))} (FORMAT parquet)")
         row = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE gpus > 0), count(*) FILTER (WHERE bad) "
             f"FROM read_parquet({_lit(str(staged))})"

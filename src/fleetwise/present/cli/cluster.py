@@ -17,8 +17,8 @@ from rich.text import Text
 from fleetwise.analyze.cluster import ClusterReport, WaitStats
 from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
 from fleetwise.checked import Gpus, Moment
-from fleetwise.collect.importers.jobs import detect_format, read_jobs
-from fleetwise.collect.importers.jobs_stream import stage_slurm
+from fleetwise.collect.importers.jobs import read_jobs
+from fleetwise.collect.importers.jobs_stream import stage, streaming_plan
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
@@ -80,10 +80,8 @@ def import_cmd(
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
-    if fmt.value in ("auto", "slurm") and not mapping and epoch is None:
-        found_fmt = detect_format(file) if fmt.value == "auto" else "slurm"
-        if found_fmt == "slurm" and _import_streaming(file, db):
-            return
+    if epoch is None and _import_streaming(file, fmt.value, parse_map(mapping or []), db):
+        return
     done = read_jobs(file, fmt.value, parse_map(mapping or []), epoch)
     found, jobs = done.fmt, done.jobs
     if not jobs and done.skipped:
@@ -101,22 +99,28 @@ def import_cmd(
     )
 
 
-def _import_streaming(file: Path, db: str | None) -> bool:
-    """A sacct log read by DuckDB straight into the columnar store; False when a row
-    needs the record parser (``collect/importers/jobs_stream.py``)."""
-    source = f"slurm:{file.resolve()}"
+def _import_streaming(file: Path, fmt: str, mapping: dict[str, str], db: str | None) -> bool:
+    """A sacct, Helios or CSV log read by DuckDB straight into the columnar store; False
+    when the record parser must read it (``collect/importers/jobs_stream.py``)."""
+    if not file.is_file() or fmt not in ("auto", "slurm", "helios", "csv"):
+        return False
+    plan = streaming_plan(file, fmt, mapping)
+    if plan is None:
+        return False
+    found, select = plan
     with open_store(db) as store:
         staged = store.jobs_data().staging_file()
         con = columnar_connect()
         try:
-            done = stage_slurm(file, staged, con)
+            counts = stage(select, staged, con)
         finally:
             con.close()
-        if done is None:
+        if counts is None:
             return False
-        added = store.adopt_jobs(staged, source)
+        added = store.adopt_jobs(staged, f"{found}:{file.resolve()}")
     stdout().print(
-        f"{file}: {done.jobs} jobs ({done.gpu_jobs} with GPUs) read as slurm; {added} new stored"
+        f"{file}: {counts.jobs} jobs ({counts.gpu_jobs} with GPUs) read as {found}; "
+        f"{added} new stored"
     )
     return True
 
