@@ -5,6 +5,7 @@ figures, each against the per-job code it replaces (the oracle) on every job fix
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,12 @@ import pytest
 from fleetwise.analyze.cluster_jobs import JobTotals, job_totals, job_totals_sql
 from fleetwise.analyze.ledger import JobTable
 from fleetwise.collect.importers.jobs import import_jobs, parse_slurm
-from fleetwise.collect.importers.jobs_stream import stage, stage_slurm, streaming_plan
+from fleetwise.collect.importers.jobs_stream import (
+    slurm_select,
+    stage,
+    stage_slurm,
+    streaming_plan,
+)
 from fleetwise.errors import InputError
 from fleetwise.models import JobRecord
 from fleetwise.plan.capacity import daily_gpu_hours, daily_gpu_hours_sql
@@ -287,3 +293,52 @@ def test_csv_rows_it_cannot_vouch_for_go_to_the_record_parser(
     con = connect()
     assert stage(plan[1], tmp_path / "staged.parquet", con) is None
     con.close()
+
+
+TIMES = [
+    "2024-01-02T05:00:00",
+    "2024-01-02 05:00:00",
+    "2024-01-02T05:00",
+    "2024-01-02",
+    "2024-01-02T05:00:00.123456",
+    "2024-01-02T05:00:00.5Z",
+    "2024-01-02T05:00:00-07:30",
+    " 2024-01-02T05:00:00 ",
+    "1704171600",
+    "1704171600.25",
+    "1.7e9",
+    "2024-1-2T5:00:00",
+    "2024-01-02T24:00:00",
+    "2024-02-30T00:00:00",
+    "2024-01-02T05:00:00 UTC",
+    "2024-01-02T05:00:00+0200",
+    "20240102T050000",
+    "1e400",
+]
+
+
+@pytest.mark.parametrize("when", TIMES)
+def test_a_time_is_read_as_the_record_parser_reads_it_or_handed_over(
+    tmp_path: Path, when: str
+) -> None:
+    log = tmp_path / "sacct.txt"
+    log.write_text(
+        "JobID|Account|Submit|Start|End|State|AllocTRES\n"
+        f"1|a|{when}|{when}|Unknown|RUNNING|gres/gpu=1\n"
+    )
+    con = connect()
+    done = stage(slurm_select(log), tmp_path / "s.parquet", con)
+    try:
+        want = parse_slurm(log)
+    except InputError:
+        assert done is None  # the record parser's error is the one shown
+        return
+    if done is None:
+        return  # handed over: the record parser reads it
+    row = con.execute(
+        f"SELECT submit_time, start_time FROM read_parquet('{tmp_path / 's.parquet'}')"
+    ).fetchone()
+    con.close()
+    assert row is not None
+    assert row[0].replace(tzinfo=UTC) == want[0].submit_time
+    assert row[1].replace(tzinfo=UTC) == want[0].start_time

@@ -51,8 +51,9 @@ JOB_COLUMNS = (
     ("batch", "BIGINT"),
     ("seq", "BIGINT"),
 )
-#: What an importer stages (the store adds ``source`` and ``batch``).
-STAGED = tuple(name for name, _ in JOB_COLUMNS if name not in {"source", "batch"})
+#: What an importer stages, in the log's order (the store adds ``source``, ``batch`` and
+#: ``seq``, the row's place in the staged file).
+STAGED = tuple(name for name, _ in JOB_COLUMNS if name not in {"source", "batch", "seq"})
 #: DuckDB's memory while importing or analysing: it spills to disk past this.
 MEMORY_LIMIT = os.environ.get("FLEETWISE_DUCKDB_MEMORY", "512MB")
 RECORD_CHUNK = 50_000
@@ -155,11 +156,14 @@ class FleetData:
         Returns how many jobs were added; ``staged`` is removed."""
         target = self._file(source)
         out = target.with_name(f".{target.stem}-{os.getpid()}.writing")
+        # the staged file keeps the log's order (DuckDB preserves insertion order): its
+        # row number is the job's place in the log
         fresh = (
-            "SELECT *, row_number() OVER (PARTITION BY job_id ORDER BY seq) AS k "
-            f"FROM read_parquet({sql_text(str(staged))})"
+            "SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS seq, "
+            "row_number() OVER (PARTITION BY job_id ORDER BY file_row_number) AS k "
+            f"FROM read_parquet({sql_text(str(staged))}, file_row_number = true)"
         )
-        cols = ", ".join(name for name in STAGED if name != "seq")
+        cols = ", ".join(STAGED)
         try:
             if target.exists():
                 old = f"read_parquet({sql_text(str(target))})"
@@ -218,7 +222,6 @@ class FleetData:
                 ("state", pa.string()),
                 ("placement", pa.string()),
                 ("nodelist", pa.string()),
-                ("seq", pa.int64()),
             ]
         )
         with pq.ParquetWriter(staged, schema) as writer:
@@ -238,7 +241,6 @@ class FleetData:
                         orjson.dumps(r.placement).decode() if r.placement else None for r in chunk
                     ],
                     "nodelist": [None] * len(chunk),
-                    "seq": list(range(lo + 1, lo + len(chunk) + 1)),
                 }
                 writer.write_table(pa.table(cols, schema=schema))
         con = connect()

@@ -49,13 +49,26 @@ def _in(values: set[str]) -> str:
     return ", ".join(_lit(v) for v in sorted(values))
 
 
+#: The ISO 8601 forms DuckDB and Python's ``datetime.fromisoformat`` read alike (others,
+#: such as ``2024-1-2`` or hour 24, DuckDB reads and Python refuses: the record parser's).
+_ISO = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
 def _time(col: str) -> str:
-    """ISO 8601 (no zone: UTC) or epoch seconds, as a UTC TIMESTAMP; NULL when unreadable."""
+    """ISO 8601 (no zone: UTC) or epoch seconds, as a UTC TIMESTAMP; NULL when unreadable.
+    The common ``YYYY-MM-DDTHH:MM:SS`` takes a fast path."""
+    text = f"trim({col})"
     return (
-        f"CASE WHEN lower(trim({col})) IN ({_in(_NO_TIME)}) THEN NULL "
-        f"WHEN regexp_full_match(trim({col}), '[+-]?[0-9]+(\\.[0-9]*)?([eE][+-]?[0-9]+)?') "
-        f"THEN try(make_timestamp(round(try_cast(trim({col}) AS DOUBLE) * 1e6)::BIGINT)) "
-        f"ELSE try_cast(try_cast(trim({col}) AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f"coalesce(CASE WHEN length({text}) = 19 THEN try_strptime({text}, "
+        "['%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S']) END, "
+        f"CASE WHEN lower({text}) IN ({_in(_NO_TIME)}) THEN NULL "
+        f"WHEN regexp_full_match({text}, '[+-]?[0-9]+(\\.[0-9]*)?([eE][+-]?[0-9]+)?') "
+        f"THEN try(make_timestamp(round(try_cast({text} AS DOUBLE) * 1e6)::BIGINT)) "
+        f"WHEN regexp_full_match({text}, {_lit(_ISO)}) "
+        f"THEN try_cast(try_cast({text} AS TIMESTAMPTZ) AS TIMESTAMP) END)"
     )
 
 
@@ -122,7 +135,6 @@ SELECT
   job_id, user, team, submit_time, start_time, end_time, gpus, nodes, state,
   NULL::VARCHAR AS placement,
   CASE WHEN lower(trim(nodelist)) IN ({_in(NO_HOSTS)}) THEN NULL ELSE nodelist END AS nodelist,
-  row_number() OVER () AS seq,
   coalesce(submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
     OR {_unreadable("end_raw", "end_time")}
     OR ({nnodes} <> '' AND NOT coalesce({nodes_num} >= 0 AND {nodes_num} = floor({nodes_num})
@@ -186,7 +198,6 @@ SELECT
   CASE WHEN nodes_raw = '' THEN NULL ELSE try_cast(try_cast(nodes_raw AS DOUBLE) AS INTEGER)
        END AS nodes,
   state, NULL::VARCHAR AS placement, NULL::VARCHAR AS nodelist,
-  row_number() OVER () AS seq,
   coalesce(job_id = '' OR submit_time IS NULL
     OR {_unreadable("start_raw", "start_time")} OR {_unreadable("end_raw", "end_given")}
     OR (end_given IS NULL AND start_time IS NOT NULL AND dur <> ''
