@@ -46,6 +46,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fleetwise.db'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
+    # the columnar jobs of a server database live in the folder FLEETWISE_DATA_DIR names
+    request.getfixturevalue("monkeypatch").setenv("FLEETWISE_DATA_DIR", str(tmp_path / "data"))
     return server.new_database()
 
 
@@ -60,4 +62,5 @@ def store(db_url: str) -> Iterator[Store]:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Never touch a developer's ./fleetwise.db or work folder from a test.
     monkeypatch.delenv("FLEETWISE_DB", raising=False)
+    monkeypatch.delenv("FLEETWISE_DATA_DIR", raising=False)
     monkeypatch.setenv("FLEETWISE_WORKDIR", str(tmp_path / "work"))

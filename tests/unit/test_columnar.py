@@ -21,12 +21,12 @@ from fleetwise.collect.importers.jobs_stream import (
     stage_slurm,
     streaming_plan,
 )
-from fleetwise.errors import InputError
+from fleetwise.errors import InputError, StoreError
 from fleetwise.models import JobRecord
 from fleetwise.plan.capacity import daily_gpu_hours, daily_gpu_hours_sql
 from fleetwise.present.cli import main
 from fleetwise.store import Store
-from fleetwise.store.columnar import FleetData, connect
+from fleetwise.store.columnar import FleetData, connect, data_dir_for
 from fleetwise.store.jobs import job_row
 from fleetwise.usecases.capacity import stored_job_sizes
 from fleetwise.usecases.fleet import _peak_allocation
@@ -56,7 +56,7 @@ def _close(a: Any, b: Any) -> bool:
 
 
 def _sql_totals(records: list[JobRecord]) -> JobTotals:
-    data = FleetData(None)
+    data = FleetData.temporary()
     try:
         data.add_records(records, "log")
         with data.connect() as con:
@@ -81,7 +81,7 @@ def test_queries_equal_the_per_job_figures(log: Path) -> None:
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: p.name)
 def test_stored_records_read_back_unchanged(log: Path) -> None:
     _, records = import_jobs(log)
-    data = FleetData(None)
+    data = FleetData.temporary()
     try:
         assert data.add_records(records, "log") == len({r.job_id for r in records})
         back = data.records("log")
@@ -192,7 +192,7 @@ def test_ledger_columns_and_daily_demand_equal_the_per_job_code(log: Path) -> No
     for r in records:
         first.setdefault(r.job_id, r)
     stored = sorted(first.values(), key=lambda r: r.submit_time)
-    data = FleetData(None)
+    data = FleetData.temporary()
     try:
         data.add_records(records, "log")
         with data.connect() as con:
@@ -342,3 +342,20 @@ def test_a_time_is_read_as_the_record_parser_reads_it_or_handed_over(
     assert row is not None
     assert row[0].replace(tzinfo=UTC) == want[0].submit_time
     assert row[1].replace(tzinfo=UTC) == want[0].start_time
+
+
+def test_a_server_database_without_a_data_folder_reads_no_jobs_and_refuses_to_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("FLEETWISE_DATA_DIR", raising=False)
+    assert data_dir_for("postgresql+psycopg://u@db.example/fleet") == (None, False)
+    monkeypatch.setenv("FLEETWISE_DATA_DIR", str(tmp_path / "shared"))
+    assert data_dir_for("postgresql+psycopg://u@db.example/fleet") == (tmp_path / "shared", False)
+    assert data_dir_for(f"sqlite:///{tmp_path / 'a.db'}") == (tmp_path / "shared", False)
+    monkeypatch.delenv("FLEETWISE_DATA_DIR")
+    assert data_dir_for(f"sqlite:///{tmp_path / 'a.db'}") == (tmp_path / "a.db.data", False)
+    none = FleetData(None)
+    assert none.records() == [] and none.sources() == [] and none.version() == ()
+    _, records = import_jobs(DATA / "formats" / "sacct.txt")
+    with pytest.raises(StoreError, match="FLEETWISE_DATA_DIR"):
+        none.add_records(records, "log")

@@ -59,31 +59,31 @@ MEMORY_LIMIT = os.environ.get("FLEETWISE_DUCKDB_MEMORY", "512MB")
 RECORD_CHUNK = 50_000
 
 
-def data_dir_for(url: str, explicit: str | None = None) -> Path | None:
-    """Where a store's columnar data lives: ``explicit``, else ``FLEETWISE_DATA_DIR``, else
-    ``<file>.data`` beside a SQLite file; None for an in-memory SQLite store (a temporary
-    folder) and a server database without a data dir (a per-URL folder in the user's data
-    home, see :func:`server_data_dir`)."""
+#: Why a server database has no columnar data, in the message of a write.
+NO_DATA_DIR = (
+    "set FLEETWISE_DATA_DIR to a folder every user of this database shares (a network path) "
+    "to store cluster jobs beside a PostgreSQL store"
+)
+
+
+def data_dir_for(url: str, explicit: str | None = None) -> tuple[Path | None, bool]:
+    """Where a store's columnar data lives, and whether it is a temporary folder:
+    ``explicit``, else ``FLEETWISE_DATA_DIR``, else ``<file>.data`` beside a SQLite file,
+    a temporary folder for an in-memory SQLite store, and none for a server database
+    without a data folder (no jobs are read; storing some is an error naming the
+    setting: a folder private to one user would hide the jobs from the team)."""
     chosen = explicit or os.environ.get("FLEETWISE_DATA_DIR")
     if chosen:
-        return Path(chosen).expanduser()
+        return Path(chosen).expanduser(), False
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            return None
-        db = Path(parsed.database)
-        return db.with_name(db.name + ".data")
-    return server_data_dir(parsed.render_as_string(hide_password=True))
-
-
-def server_data_dir(display_url: str) -> Path:
-    """The default data folder of a server database: one per URL under the user's data
-    home; a team sets ``FLEETWISE_DATA_DIR`` to a shared path instead."""
-    home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    key = hashlib.sha256(display_url.encode()).hexdigest()[:16]
-    return home / "fleetwise" / key
+    if parsed.get_backend_name() != "sqlite":
+        return None, False
+    if not parsed.database or parsed.database == ":memory:":
+        return Path(tempfile.mkdtemp(prefix="fleetwise-data-")), True
+    db = Path(parsed.database)
+    return db.with_name(db.name + ".data"), False
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -107,22 +107,31 @@ def sql_text(value: str) -> str:
 class FleetData:
     """The columnar half of a store (see the module docstring)."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self._temporary = folder is None
-        self.folder = Path(tempfile.mkdtemp(prefix="fleetwise-data-")) if folder is None else folder
+    def __init__(self, folder: Path | None, *, temporary: bool = False) -> None:
+        """``folder`` None: no columnar data (reads find no job; writes are refused)."""
+        self.folder = folder
+        self._temporary = temporary
+
+    @classmethod
+    def temporary(cls) -> FleetData:
+        return cls(Path(tempfile.mkdtemp(prefix="fleetwise-data-")), temporary=True)
 
     @property
     def jobs_dir(self) -> Path:
+        if self.folder is None:
+            raise StoreError(NO_DATA_DIR)
         return self.folder / "jobs"
 
     def close(self) -> None:
-        if self._temporary:
+        if self._temporary and self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _file(self, source: str) -> Path:
         return self.jobs_dir / f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.parquet"
 
     def job_files(self) -> list[Path]:
+        if self.folder is None:
+            return []
         return sorted(self.jobs_dir.glob("*.parquet")) if self.jobs_dir.is_dir() else []
 
     def version(self) -> tuple[Any, ...]:
@@ -250,6 +259,8 @@ class FleetData:
             con.close()
 
     def remove(self, source: str) -> bool:
+        if self.folder is None:
+            return False
         f = self._file(source)
         if f.exists():
             f.unlink()

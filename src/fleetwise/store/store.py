@@ -53,7 +53,7 @@ from fleetwise.models import (
 from fleetwise.store import plan as plan_rows
 from fleetwise.store import removal
 from fleetwise.store.alignment import AlignmentStore
-from fleetwise.store.columnar import FleetData, data_dir_for
+from fleetwise.store.columnar import NO_DATA_DIR, FleetData, data_dir_for
 from fleetwise.store.columnar import connect as columnar_connect
 from fleetwise.store.findings import add_analysis, query_analyses
 from fleetwise.store.jobs import drop_legacy_jobs, legacy_jobs, query_nodes, replace_nodes
@@ -116,7 +116,8 @@ class Store(PeopleStore, AlignmentStore):
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
         #: Jobs live in columnar files beside the database (``store/columnar.py``).
-        self.fleet_data = FleetData(data_dir_for(url, data_dir))
+        folder, temporary = data_dir_for(url, data_dir)
+        self.fleet_data = FleetData(folder, temporary=temporary)
         self._legacy_jobs_checked = False
 
     # -- opening ---------------------------------------------------------------------------
@@ -450,7 +451,13 @@ class Store(PeopleStore, AlignmentStore):
         if self._legacy_jobs_checked:
             return
         with self._session() as s:
-            for source, records in legacy_jobs(s).items():
+            found = legacy_jobs(s)
+            if found and self.fleet_data.folder is None:
+                raise StoreError(
+                    f"{self.display_url} holds jobs an earlier fleetwise stored, to move to "
+                    f"the columnar store: {NO_DATA_DIR}"
+                )
+            for source, records in found.items():
                 self.fleet_data.add_records(records, source)
                 drop_legacy_jobs(s, source)
         self._legacy_jobs_checked = True
