@@ -359,3 +359,33 @@ def test_a_server_database_without_a_data_folder_reads_no_jobs_and_refuses_to_st
     _, records = import_jobs(DATA / "formats" / "sacct.txt")
     with pytest.raises(StoreError, match="FLEETWISE_DATA_DIR"):
         none.add_records(records, "log")
+
+
+def test_a_large_log_keeps_its_order_and_the_first_row_of_a_job(tmp_path: Path) -> None:
+    # 10 MB: DuckDB reads it in parallel chunks, whose rows it does not keep in order
+    log = tmp_path / "sacct.txt"
+    with log.open("w") as f:
+        f.write("JobID|User|Account|Submit|Start|End|State|AllocTRES|NNodes|NodeList\n")
+        for i in range(100_000):
+            f.write(
+                f"{i}|u{i % 13}|team{i % 7}|2024-01-01T{i // 10_000:02d}:00:00|"
+                f"2024-01-01T12:00:00|Unknown|RUNNING|gres/gpu={1 + i % 16}|{1 + i % 3}|"
+                f"gpu[{i % 900:04d}-{i % 900 + i % 3:04d}]\n"
+            )
+        f.write("5|late|other|2024-01-01T00:00:00|||PENDING|gres/gpu=1|1|\n")
+    data = FleetData.temporary()
+    con = connect(threads=2)
+    try:
+        staged = data.staging_file()
+        done = stage(slurm_select(log), staged, con)
+        assert done is not None and done.jobs == 100_001
+        assert data.adopt(staged, "log", con) == 100_000
+        with data.connect() as view:
+            rows = view.execute(
+                "SELECT job_id, team FROM jobs ORDER BY submit_time, seq"
+            ).fetchall()
+    finally:
+        con.close()
+        data.close()
+    assert [int(j) for j, _ in rows] == list(range(100_000))
+    assert rows[5] == ("5", "team5")

@@ -174,7 +174,7 @@ def job_totals_sql(con: duckdb.DuckDBPyConnection, source: str) -> JobTotals:
     row: Any = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE gpus > 0), "
         "min(submit_time) FILTER (WHERE gpus > 0) FROM jobs"
-    ).fetchone()
+    ).fetchall()[0]
     jobs, gpu_jobs = int(row[0]), int(row[1])
     if not gpu_jobs:
         raise InputError(f"{source}: no GPU jobs to analyse")
@@ -183,12 +183,12 @@ def job_totals_sql(con: duckdb.DuckDBPyConnection, source: str) -> JobTotals:
         "SELECT epoch(t1 - t0) FROM (SELECT min(submit_time) AS t0, "
         "max(greatest(submit_time, coalesce(start_time, submit_time), coalesce(end_time, "
         "(SELECT min(submit_time) FROM jobs WHERE gpus > 0)))) AS t1 FROM jobs WHERE gpus > 0)"
-    ).fetchone()
+    ).fetchall()[0]
     span_days = max(float(span[0]) / 86400, 1 / 24)
     head: Any = con.execute(
         "SELECT count(*), avg(wait_s), quantile_cont(wait_s, [0.5, 0.95, 0.99]), "
         "sum(gpus * wait_s), sum(hours) FROM started"
-    ).fetchone()
+    ).fetchall()[0]
     started, mean, q, queued_s, total_hours = head
     overall = None
     if started:

@@ -110,7 +110,7 @@ def daily_gpu_hours_sql(con: duckdb.DuckDBPyConnection) -> tuple[list[str], Floa
         "SELECT min(start_time)::DATE, datediff('day', min(start_time)::DATE, "
         "max(end_time)::DATE) + 1 FROM jobs WHERE gpus > 0 AND start_time IS NOT NULL "
         "AND end_time IS NOT NULL"
-    ).fetchone()
+    ).fetchall()[0]
     if row is None or row[0] is None:
         raise InputError("no finished GPU jobs to count GPU-hours from")
     first, n_days = row[0], int(row[1])

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,9 @@ class FleetData:
         try:
             if target.exists():
                 old = f"read_parquet({sql_text(str(target))})"
-                batch, top = con.execute(f"SELECT min(batch), max(seq) FROM {old}").fetchone() or (
+                batch, top = con.execute(f"SELECT min(batch), max(seq) FROM {old}").fetchall()[
+                    0
+                ] or (
                     0,
                     0,
                 )
@@ -209,7 +212,7 @@ class FleetData:
     def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         if not path.exists():
             return 0
-        row = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchone()
+        row = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchall()[0]
         return int(row[0]) if row else 0
 
     def add_records(self, records: Sequence[JobRecord], source: str) -> int:
@@ -307,7 +310,7 @@ class FleetData:
 
     def count(self, source: str | None = None) -> int:
         with self.connect(source) as con:
-            row = con.execute("SELECT count(*) FROM jobs").fetchone()
+            row = con.execute("SELECT count(*) FROM jobs").fetchall()[0]
         return int(row[0]) if row else 0
 
     def sources(self) -> list[str]:
@@ -340,11 +343,12 @@ class FleetData:
 
 
 def _record(row: dict[str, Any], ordinal: int) -> JobRecord:
+    """A stored row as a record (host lists expanded once per distinct list)."""
     gpus = int(row["gpus"] or 0)
     if row["placement"]:
         placement = {str(k): int(v) for k, v in orjson.loads(row["placement"]).items()}
     elif row["nodelist"]:
-        placement = spread(gpus, expand_hostlist(row["nodelist"]))
+        placement = _spread(gpus, row["nodelist"])
     else:
         placement = {}
     return JobRecord(
@@ -361,6 +365,15 @@ def _record(row: dict[str, Any], ordinal: int) -> JobRecord:
         source=row["source"],
         placement=placement,
     )
+
+
+@lru_cache(maxsize=4096)
+def _hosts(nodelist: str) -> tuple[str, ...]:
+    return tuple(expand_hostlist(nodelist))
+
+
+def _spread(gpus: int, nodelist: str) -> dict[str, int]:
+    return spread(gpus, list(_hosts(nodelist)))
 
 
 def _naive(t: datetime | None) -> datetime | None:

@@ -52,7 +52,7 @@ def stored_demand(store: Store) -> Demand:
     with store.jobs_data().connect() as con:
         row = con.execute(
             "SELECT count(*), max(submit_time) FILTER (WHERE gpus > 0) FROM jobs"
-        ).fetchone()
+        ).fetchall()[0]
         count, last = (int(row[0]), row[1]) if row else (0, None)
         if not count:
             return Demand(0, [], np.zeros(0), None)

@@ -76,7 +76,7 @@ def diagnose_cluster(
     (``analyze/cluster_telemetry.py``)."""
     data = store.jobs_data()
     with data.connect(source) as con:
-        count_row = con.execute("SELECT count(*) FROM jobs").fetchone()
+        count_row = con.execute("SELECT count(*) FROM jobs").fetchall()[0]
         has_jobs = bool(count_row and count_row[0])
         if not has_jobs and telemetry is None:
             raise InputError(

@@ -110,5 +110,5 @@ def _peak_allocation(store: Store) -> int:
             "SELECT epoch(end_time), -gpus FROM ran WHERE end_time IS NOT NULL) "
             "SELECT max(level) FROM (SELECT sum(d) OVER (ORDER BY t, d "
             "ROWS UNBOUNDED PRECEDING) AS level FROM e)"
-        ).fetchone()
+        ).fetchall()[0]
     return max(int(row[0]), 0) if row and row[0] is not None else 0

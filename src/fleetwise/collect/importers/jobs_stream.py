@@ -260,14 +260,23 @@ def streaming_plan(path: Path, fmt: str, mapping: Mapping[str, str]) -> tuple[st
 
 
 def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
-    """Run a staging ``select`` into ``staged`` (Parquet); None (and no file) when a row
-    is flagged ``bad`` or DuckDB cannot read the file."""
+    """Run a staging ``select`` into ``staged`` (Parquet), rows in the log's order; None
+    (and no file) when a row is flagged ``bad`` or DuckDB cannot read the file.
+
+    The copy runs on one thread: DuckDB's parallel CSV reader does not keep the rows in
+    the file's order, and a job's place in the log decides which of two rows of one job
+    is kept and the order of jobs submitted at the same instant (as the record parser)."""
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     try:
-        con.execute(f"COPY ({select}) TO {_lit(str(staged))} (FORMAT parquet)")
+        con.execute("SET threads = 1")
+        try:
+            con.execute(f"COPY ({select}) TO {_lit(str(staged))} (FORMAT parquet)")
+        finally:
+            con.execute(f"SET threads = {threads}")
         row = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE gpus > 0), count(*) FILTER (WHERE bad) "
             f"FROM read_parquet({_lit(str(staged))})"
-        ).fetchone()
+        ).fetchall()[0]
     except duckdb.Error:
         staged.unlink(missing_ok=True)
         return None
