@@ -82,7 +82,8 @@ _HOSTS_FORM = rf"\s*{_ITEM}(,{_ITEM})*\s*"
 
 
 def _hosts_ok(col: str) -> str:
-    """True when the record parser would expand the host list without an error."""
+    """True when the record parser would expand the host list without an error (a list
+    without brackets always does, to its length in hosts)."""
     ranges = (
         f"flatten(list_transform(regexp_extract_all({col}, '\\[([^\\]]*)\\]', 1), "
         "lambda b: regexp_extract_all(b, '[0-9]+(-[0-9]+)?', 0)))"
@@ -94,19 +95,22 @@ def _hosts_ok(col: str) -> str:
         f"AND {lo}::HUGEINT <= {hi}::HUGEINT"
     )
     size = f"lambda r: {hi}::HUGEINT - {lo}::HUGEINT + 1"
+    plain = f"NOT contains({col}, '[') AND NOT contains({col}, ']')"
+    # CASE, not OR: DuckDB evaluates a CASE branch only for the rows that reach it
     return (
-        f"(lower(trim({col})) IN ({_in(NO_HOSTS)}) "
-        f"OR (regexp_full_match({col}, {_lit(_HOSTS_FORM)}) "
+        f"CASE WHEN {plain} THEN length({col}) <= {MAX_HOSTS} "
+        f"WHEN lower(trim({col})) IN ({_in(NO_HOSTS)}) THEN true "
+        f"ELSE regexp_full_match({col}, {_lit(_HOSTS_FORM)}) "
         f"AND coalesce(list_bool_and(list_transform({ranges}, {ordered})), true) "
         f"AND coalesce(list_sum(list_transform({ranges}, {size})), 0)"
-        f" + length({col}) <= {MAX_HOSTS}))"
+        f" + length({col}) <= {MAX_HOSTS} END"
     )
 
 
 def _state(col: str) -> str:
     word = f"lower(rtrim(split_part(trim({col}), ' ', 1), '+'))"
-    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v.value)}" for k, v in _STATES.items())
-    return f"CASE {word} {whens} ELSE 'unknown' END"
+    pairs = ", ".join(f"{_lit(k)}: {_lit(v.value)}" for k, v in _STATES.items())
+    return f"coalesce(MAP {{{pairs}}}[{word}], 'unknown')"
 
 
 def slurm_select(path: Path) -> str:
