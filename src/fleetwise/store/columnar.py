@@ -166,15 +166,22 @@ class FleetData:
         Returns how many jobs were added; ``staged`` is removed."""
         target = self._file(source)
         out = target.with_name(f".{target.stem}-{os.getpid()}.writing")
-        # the staged file keeps the log's order (DuckDB preserves insertion order): its
-        # row number is the job's place in the log
-        fresh = (
-            "SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS seq, "
-            "row_number() OVER (PARTITION BY job_id ORDER BY file_row_number) AS k "
-            f"FROM read_parquet({sql_text(str(staged))}, file_row_number = true)"
-        )
+        rows = f"read_parquet({sql_text(str(staged))}, file_row_number = true)"
         cols = ", ".join(STAGED)
         try:
+            # the staged file keeps the log's order: its row number is the job's place in
+            # the log, which picks the row kept of a job listed twice (a window, run only
+            # when some job is)
+            twice = con.execute(f"SELECT count(*) - count(DISTINCT job_id) FROM {rows}")
+            first = (
+                "row_number() OVER (PARTITION BY job_id ORDER BY file_row_number)"
+                if twice.fetchall()[0][0]
+                else "1"
+            )
+            fresh = (
+                "SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS seq, "
+                f"{first} AS k FROM {rows}"
+            )
             if target.exists():
                 old = f"read_parquet({sql_text(str(target))})"
                 batch, top = con.execute(f"SELECT min(batch), max(seq) FROM {old}").fetchall()[
