@@ -6,7 +6,7 @@
 set -euo pipefail
 PIP="${PIP:-.venv/bin/python -m pip}"
 NEEDED=(pydantic pydantic-core annotated-types typing-inspection typing-extensions
-        sqlalchemy alembic mako orjson msgspec isal duckdb py-cpuinfo)
+        sqlalchemy alembic mako orjson msgspec isal duckdb)
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
 mkdir -p .whl
 pins=()
