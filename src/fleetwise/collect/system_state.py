@@ -138,14 +138,25 @@ def _cpus(root: Path) -> list[int]:
     return parse_cpulist(online) if online else []
 
 
+def thermal_throttle_count(root: Path = Path("/"), cpus: Iterable[int] | None = None) -> int | None:
+    """Thermal-throttle events of every CPU so far (core and package counters), or None
+    where the kernel keeps no counter (most VMs)."""
+    total, seen = 0, False
+    for cpu in _cpus(root) if cpus is None else cpus:
+        for rel in ("core_throttle_count", "package_throttle_count"):
+            count = _read(root, f"sys/devices/system/cpu/cpu{cpu}/thermal_throttle/{rel}")
+            if count and count.isdigit():
+                total += int(count)
+                seen = True
+    return total if seen else None
+
+
 def cpu_state(root: Path = Path("/"), affinity: Iterable[int] | None = None) -> dict[str, Any]:
     """Governors, clocks, turbo, SMT, isolation, affinity and THP, as the kernel reports them."""
     cpus = _cpus(root)
     governors: dict[str, list[int]] = {}
     cur_mhz: list[float] = []
     max_mhz: list[float] = []
-    throttles = 0
-    seen_throttle = False
     for cpu in cpus:
         base = f"sys/devices/system/cpu/cpu{cpu}"
         gov = _read(root, f"{base}/cpufreq/scaling_governor")
@@ -155,11 +166,6 @@ def cpu_state(root: Path = Path("/"), affinity: Iterable[int] | None = None) -> 
             khz = _read(root, f"{base}/cpufreq/{rel}")
             if khz and khz.isdigit():
                 into.append(int(khz) / 1000)
-        for rel in ("core_throttle_count", "package_throttle_count"):
-            count = _read(root, f"{base}/thermal_throttle/{rel}")
-            if count and count.isdigit():
-                throttles += int(count)
-                seen_throttle = True
     smt = _read(root, "sys/devices/system/cpu/smt/active")
     isolated = _read(root, "sys/devices/system/cpu/isolated")
     nohz = _read(root, "sys/devices/system/cpu/nohz_full")
@@ -175,7 +181,7 @@ def cpu_state(root: Path = Path("/"), affinity: Iterable[int] | None = None) -> 
         "isolated": isolated if isolated else ("" if isolated is not None else None),
         "nohz_full": nohz if nohz and nohz != "(null)" else None,
         "affinity": format_cpulist(aff),
-        "thermal_throttle_count": throttles if seen_throttle else None,
+        "thermal_throttle_count": thermal_throttle_count(root, cpus),
         "thp": _bracketed(_read(root, "sys/kernel/mm/transparent_hugepage/enabled")),
         "thp_defrag": _bracketed(_read(root, "sys/kernel/mm/transparent_hugepage/defrag")),
         "aslr": _read(root, "proc/sys/kernel/randomize_va_space"),
@@ -254,7 +260,7 @@ def throttle_snapshot(with_gpus: bool, root: Path = Path("/")) -> dict[str, Any]
     """The cheap part, read before and after each case: CPU throttle counters, GPU reasons
     and uncorrected ECC counts, and (with GPUs) the XID lines of the kernel log."""
     return {
-        "thermal_throttle_count": cpu_state(root, affinity=())["thermal_throttle_count"],
+        "thermal_throttle_count": thermal_throttle_count(root),
         "gpus": gpu_state() if with_gpus else [],
         "xid_lines": host_health.kernel_xids() if with_gpus else None,
     }
