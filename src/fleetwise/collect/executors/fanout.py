@@ -52,12 +52,7 @@ def local_map(fn: Callable[[T], R], items: Sequence[T], workers: int | None = No
 def ray_map(fn: Callable[[T], R], items: Sequence[T], address: str | None = None) -> list[R]:
     """``fn`` over ``items`` as Ray tasks of one CPU each on the cluster at ``address``
     (``None``: ``RAY_ADDRESS``, else a local Ray instance)."""
-    ray = _ray()
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from exc
+    ray = connect_ray(address)
     task = ray.remote(num_cpus=1)(fn)
     nodes = _cpu_nodes(ray)
     if not nodes:
@@ -103,9 +98,17 @@ def fan_out(
     return local_map(fn, items, workers)
 
 
-def _ray() -> Any:
+def connect_ray(address: str | None) -> Any:
+    """The ``ray`` module, joined to the cluster at ``address`` (``None``: ``RAY_ADDRESS``,
+    else a local instance) unless already; a missing Ray or an unreachable cluster is one
+    line (exit 2), not a traceback."""
     try:
         import ray
     except ImportError as exc:
         raise MissingDependencyError("ray", "ray") from exc
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from exc
     return ray

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from fleetwise.collect import fingerprint as fpmod
 from fleetwise.collect import system_state as sysstate
 from fleetwise.collect.executors import local
+from fleetwise.collect.executors.fanout import connect_ray
 from fleetwise.collect.runner import (
     RunInterrupted,
     RunObserver,
@@ -35,7 +36,7 @@ from fleetwise.collect.runner import (
     outcome_to_results,
 )
 from fleetwise.collect.suite import Case, Suite
-from fleetwise.errors import InputError, MissingDependencyError
+from fleetwise.errors import InputError
 from fleetwise.models import RunStatus
 
 Per = Literal["node", "gpu"]
@@ -53,14 +54,6 @@ class Target:
     def label(self) -> str:
         where = f"{self.address}/{self.node_id[:8]}"
         return where if self.slot is None else f"{where}/gpu{self.slot}"
-
-
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise MissingDependencyError("ray", "ray") from exc
-    return ray
 
 
 def targets(nodes: Sequence[dict[str, Any]], per: Per) -> list[Target]:
@@ -149,12 +142,7 @@ def run_suite_on_ray(
 ) -> list[RunOutcome]:
     """Run ``suite`` once per target of the Ray cluster at ``address`` (``None``: the
     cluster ``ray.init`` finds, ``RAY_ADDRESS`` or a local one); one run per target."""
-    ray = _ray()
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from exc
+    ray = connect_ray(address)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     found = targets(ray.nodes(), per)
