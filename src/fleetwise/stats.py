@@ -12,7 +12,7 @@ case as it finishes, and collect may not import the layers to its right.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,12 +48,28 @@ def bootstrap_median_ci(
     med = float(np.median(x))
     if x.size == 1:
         return med, med
+    low, high = bootstrap_ci(
+        x, lambda rows: np.median(rows, axis=1), confidence, resamples=resamples, seed=seed
+    )
+    return min(low, med), max(high, med)
+
+
+def bootstrap_ci(
+    values: Sequence[float] | NDArray[np.float64],
+    stat: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    confidence: float = 0.95,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of ``stat``, which takes the resamples as
+    the rows of one array and returns one value per row (``np.median(rows, axis=1)``)."""
+    x = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, x.size, size=(resamples, x.size))
-    medians = np.median(x[idx], axis=1)
     alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(medians, [alpha, 1.0 - alpha])
-    return min(float(low), med), max(float(high), med)
+    low, high = np.quantile(stat(x[idx]), [alpha, 1.0 - alpha])
+    return float(low), float(high)
 
 
 def summarize(samples: Sequence[float], seed: int = DEFAULT_SEED) -> Summary:

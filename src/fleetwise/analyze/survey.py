@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from fleetwise.collect.importers.survey import SCALE_RANGE, MapItem, SurveyResponse
+from fleetwise.stats import bootstrap_ci
 
 SEED = 18
 RESAMPLES = 2000
@@ -114,14 +115,9 @@ def bootstrap(
     resamples: int = RESAMPLES,
 ) -> tuple[float, float] | None:
     """Percentile 95% CI of ``stat`` (vectorised over rows) over resamples of ``values``."""
-    n = len(values)
-    if n < 2:
+    if len(values) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    dist = stat(values[idx])
-    lo, hi = np.percentile(dist, [2.5, 97.5])
-    return float(lo), float(hi)
+    return bootstrap_ci(values, stat, 0.95, resamples=resamples, seed=seed)
 
 
 def _estimate(values: Array, stat: Callable[[Array], Array]) -> Estimate | None:
