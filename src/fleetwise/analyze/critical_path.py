@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from fleetwise.analyze.traces import GRAPH_CALLS
+from fleetwise.analyze.traces import GRAPH_CALLS, KERNEL_LAUNCH_CALLS
 from fleetwise.analyze.traces_intervals import ints
 from fleetwise.analyze.traces_prepare import KernelType, kernel_type
 from fleetwise.collect.importers.kineto import trace_files
@@ -62,19 +62,7 @@ BLOCKING_CALLS = (
     "cudaMemcpyAsync",
 )
 #: Runtime calls that enqueue one kernel or copy (HTA ``get_runtime_launch_events_query``).
-LAUNCH_CALLS = (
-    "cudaMemsetAsync",
-    "cudaMemcpyAsync",
-    "cudaLaunchKernel",
-    "cudaLaunchKernelExC",
-    "cuLaunchKernel",
-    "runFunction - job_prep_and_submit_for_execution",
-    "hipLaunchKernel",
-    "hipExtModuleLaunchKernel",
-    "hipMemsetAsync",
-    "hipMemcpyAsync",
-    "hipMemcpyWithStream",
-)
+LAUNCH_CALLS = KERNEL_LAUNCH_CALLS
 DEVICE_SYNCS = ("Event Sync", "Context Sync")
 BOUND_BY = (
     "cpu_bound",

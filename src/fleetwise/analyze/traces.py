@@ -50,26 +50,25 @@ KERNEL_WAIT_US = 30
 #: HTA's default cut-offs for kernel-launch statistics (microseconds).
 RUNTIME_CUTOFF_US = 50
 LAUNCH_DELAY_CUTOFF_US = 100
-#: Runtime calls that launch GPU work; HTA counts only the first five.
-LAUNCH_CALLS = frozenset(
-    {
-        "cudaLaunchKernel",
-        "cudaLaunchKernelExC",
-        "runFunction - job_prep_and_submit_for_execution",
-        "cudaMemcpyAsync",
-        "cudaMemsetAsync",
-        "cuLaunchKernel",
-        "cudaGraphLaunch",
-        "hipLaunchKernel",
-        "hipExtModuleLaunchKernel",
-        "hipGraphLaunch",
-        "hipMemcpyAsync",
-        "hipMemsetAsync",
-        "hipMemcpyWithStream",
-    }
+#: Runtime calls that enqueue one kernel or copy (HTA's ``get_runtime_launch_events_query``;
+#: HTA's launch statistics count only the first five).
+KERNEL_LAUNCH_CALLS = (
+    "cudaLaunchKernel",
+    "cudaLaunchKernelExC",
+    "runFunction - job_prep_and_submit_for_execution",
+    "cudaMemcpyAsync",
+    "cudaMemsetAsync",
+    "cuLaunchKernel",
+    "hipLaunchKernel",
+    "hipExtModuleLaunchKernel",
+    "hipMemcpyAsync",
+    "hipMemsetAsync",
+    "hipMemcpyWithStream",
 )
 #: Runtime calls that launch a whole CUDA/HIP graph: one launch, many kernels.
 GRAPH_CALLS = frozenset({"cudaGraphLaunch", "hipGraphLaunch"})
+#: Every runtime call that puts work on a stream.
+LAUNCH_CALLS = frozenset(KERNEL_LAUNCH_CALLS) | GRAPH_CALLS
 TYPE_ORDER = (KernelType.COMPUTATION, KernelType.COMMUNICATION, KernelType.MEMORY)
 
 

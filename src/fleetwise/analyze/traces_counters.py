@@ -20,28 +20,13 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from fleetwise.analyze.traces import GRAPH_CALLS
+from fleetwise.analyze.traces import GRAPH_CALLS, LAUNCH_CALLS
 from fleetwise.analyze.traces_intervals import I64, describe, ints
 from fleetwise.analyze.traces_prepare import KernelType, RankEvents
 
 #: Runtime calls that put work on a stream (HTA ``get_runtime_launch_events_query``,
-#: plus CUDA graph launches).
-ENQUEUE_CALLS = frozenset(
-    {
-        "cudaMemsetAsync",
-        "cudaMemcpyAsync",
-        "cudaLaunchKernel",
-        "cudaLaunchKernelExC",
-        "cuLaunchKernel",
-        "cudaGraphLaunch",
-        "runFunction - job_prep_and_submit_for_execution",
-        "hipLaunchKernel",
-        "hipExtModuleLaunchKernel",
-        "hipMemsetAsync",
-        "hipMemcpyAsync",
-        "hipMemcpyWithStream",
-    }
-)
+#: plus CUDA/HIP graph launches).
+ENQUEUE_CALLS = LAUNCH_CALLS
 
 
 class QueueLength(BaseModel):
