@@ -4,11 +4,14 @@
 The SQLAlchemy store keeps runs, results, findings and the plan; the jobs of a cluster's
 log (millions of rows) live in one Parquet file per imported source under ``<data>/jobs/``,
 beside the database: ``<file>.data/`` for a SQLite file, ``FLEETWISE_DATA_DIR`` (a shared
-folder) for PostgreSQL. Importers stage a source's rows as Parquet in bounded memory and
-:meth:`FleetData.adopt` merges them into the source's file (jobs already stored from the
-same source are kept, not doubled), replaced by an atomic rename, so a failed import
-leaves what was stored intact. Analyses read a ``jobs`` view with SQL
-(:meth:`FleetData.connect`); callers that need records get them from :meth:`records`.
+folder, or an object-store prefix ``s3://bucket/prefix``) for PostgreSQL. Every file is
+read and written through a :class:`~fleetwise.store.data_place.DataPlace`, so a folder
+and an object store behave alike. Importers stage a source's rows as Parquet in bounded
+memory and :meth:`FleetData.adopt` merges them into the source's file (jobs already stored
+from the same source are kept, not doubled), published whole (a rename, or one upload to
+the final key), so a failed import leaves what was stored intact. Analyses read a ``jobs``
+view with SQL (:meth:`FleetData.connect`); callers that need records get them from
+:meth:`records`.
 
 Times are stored as UTC timestamps without a zone (microseconds).
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +35,7 @@ import orjson
 from fleetwise.collect.importers.hostlist import expand_hostlist, spread
 from fleetwise.errors import StoreError
 from fleetwise.models import JobRecord, JobState
+from fleetwise.store.data_place import DataPlace, LocalPlace, parse_place, place_for
 
 #: The stored columns, in order (``placement`` is a JSON object of GPUs per host;
 #: ``nodelist`` a Slurm host list the job's GPUs are spread over when read).
@@ -63,19 +66,21 @@ RECORD_CHUNK = 50_000
 #: Why a server database has no columnar data, in the message of a write.
 NO_DATA_DIR = (
     "set FLEETWISE_DATA_DIR to a folder every user of this database shares (a network path) "
-    "to store cluster jobs beside a PostgreSQL store"
+    "or an object-store prefix (s3://bucket/prefix) to store cluster jobs beside a "
+    "PostgreSQL store"
 )
 
 
-def data_dir_for(url: str, explicit: str | None = None) -> tuple[Path | None, bool]:
+def data_dir_for(url: str, explicit: str | None = None) -> tuple[Path | str | None, bool]:
     """Where a store's columnar data lives, and whether it is a temporary folder:
-    ``explicit``, else ``FLEETWISE_DATA_DIR``, else ``<file>.data`` beside a SQLite file,
-    a temporary folder for an in-memory SQLite store, and none for a server database
+    ``explicit``, else ``FLEETWISE_DATA_DIR`` (a folder, a ``file://`` URL or an
+    ``s3://bucket/prefix`` URL, returned as a string), else ``<file>.data`` beside a SQLite
+    file, a temporary folder for an in-memory SQLite store, and none for a server database
     without a data folder (no jobs are read; storing some is an error naming the
     setting: a folder private to one user would hide the jobs from the team)."""
     chosen = explicit or os.environ.get("FLEETWISE_DATA_DIR")
     if chosen:
-        return Path(chosen).expanduser(), False
+        return parse_place(chosen), False
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -108,67 +113,83 @@ def sql_text(value: str) -> str:
 class FleetData:
     """The columnar half of a store (see the module docstring)."""
 
-    def __init__(self, folder: Path | None, *, temporary: bool = False) -> None:
-        """``folder`` None: no columnar data (reads find no job; writes are refused)."""
+    def __init__(self, folder: Path | str | None, *, temporary: bool = False) -> None:
+        """``folder``: a local folder, or a URL (``s3://bucket/prefix``, ``file://``);
+        None: no columnar data (reads find no job; writes are refused)."""
         self.folder = folder
+        #: Where the files are read and written (``store/data_place.py``).
+        self.place: DataPlace | None = None if folder is None else place_for(folder)
         self._temporary = temporary
 
     @classmethod
     def temporary(cls) -> FleetData:
         return cls(Path(tempfile.mkdtemp(prefix="fleetwise-data-")), temporary=True)
 
-    @property
-    def jobs_dir(self) -> Path:
-        if self.folder is None:
+    def _place(self) -> DataPlace:
+        """The place files are written to (a store without one refuses writes)."""
+        if self.place is None:
             raise StoreError(NO_DATA_DIR)
-        return self.folder / "jobs"
+        return self.place
+
+    def kind_dir(self, kind: str = "jobs") -> str:
+        """The location of a kind's folder (``jobs``, ...): a path or a URL."""
+        return self._place().child(kind)
+
+    @property
+    def jobs_dir(self) -> str:
+        return self.kind_dir("jobs")
 
     def close(self) -> None:
-        if self._temporary and self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if self._temporary and isinstance(self.place, LocalPlace):
+            self.place.remove_all()
 
-    def _file(self, source: str) -> Path:
-        return self.jobs_dir / f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.parquet"
+    def _file(self, source: str, kind: str = "jobs") -> str:
+        name = f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.parquet"
+        return self._place().child(kind, name)
 
-    def job_files(self) -> list[Path]:
-        if self.folder is None:
+    def files(self, kind: str = "jobs") -> list[str]:
+        """The stored files of a kind (paths or URLs DuckDB reads on :meth:`attach`-ed
+        connections), sorted; none without a data folder."""
+        if self.place is None:
             return []
-        return sorted(self.jobs_dir.glob("*.parquet")) if self.jobs_dir.is_dir() else []
+        return self.place.files(self.kind_dir(kind))
 
-    def version(self) -> tuple[Any, ...]:
-        """Changes whenever a source's jobs are written or removed (for caches)."""
+    def job_files(self) -> list[str]:
+        return self.files("jobs")
+
+    def version(self, kind: str = "jobs") -> tuple[Any, ...]:
+        """Changes whenever a source's files of ``kind`` are written or removed (for
+        caches)."""
         found = []
-        for f in self.job_files():
-            try:
-                st = f.stat()
-            except FileNotFoundError:
-                continue
-            found.append((f.name, st.st_mtime_ns, st.st_size))
+        for f in self.files(kind):
+            st = self._place().stat(f)
+            if st is not None:
+                found.append((f.rsplit("/", 1)[-1], *st))
         return tuple(found)
 
-    def staging_file(self) -> Path:
-        """A fresh path for an importer's staged rows (removed by :meth:`adopt`)."""
-        self._mkdir()
-        fd, name = tempfile.mkstemp(dir=self.jobs_dir, prefix=".staged-", suffix=".parquet")
-        os.close(fd)
-        return Path(name)
+    def staging_file(self, kind: str = "jobs") -> Path:
+        """A fresh local path for an importer's staged rows (removed by :meth:`adopt`)."""
+        return self._place().scratch(self.kind_dir(kind), ".staged-", ".parquet")
 
-    def _mkdir(self) -> None:
-        try:
-            self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{self.jobs_dir}: cannot create the jobs folder: {exc}") from exc
+    def attach(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """Let ``con`` read the stored files (an object store's, registered on it)."""
+        if self.place is not None:
+            self.place.attach(con)
+        return con
 
     # -- writing ---------------------------------------------------------------------------
     def adopt(self, staged: Path, source: str, con: duckdb.DuckDBPyConnection) -> int:
         """Merge staged rows (:data:`STAGED` columns) into ``source``'s file: rows of a job
         already stored from that source, or repeated in the staged rows, are skipped.
         Returns how many jobs were added; ``staged`` is removed."""
+        place = self._place()
         target = self._file(source)
-        out = target.with_name(f".{target.stem}-{os.getpid()}.writing")
+        out = place.scratch(self.kind_dir("jobs"), ".writing-", ".parquet")
         rows = f"read_parquet({sql_text(str(staged))}, file_row_number = true)"
         cols = ", ".join(STAGED)
         try:
+            self.attach(con)
+            stored = place.exists(target)
             # the staged file keeps the log's order: its row number is the job's place in
             # the log, which picks the row kept of a job listed twice (a window, run only
             # when some job is)
@@ -182,8 +203,8 @@ class FleetData:
                 "SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS seq, "
                 f"{first} AS k FROM {rows}"
             )
-            if target.exists():
-                old = f"read_parquet({sql_text(str(target))})"
+            if stored:
+                old = f"read_parquet({sql_text(target)})"
                 batch, top = con.execute(f"SELECT min(batch), max(seq) FROM {old}").fetchall()[
                     0
                 ] or (
@@ -201,25 +222,22 @@ class FleetData:
                     f"SELECT {sql_text(source)} AS source, {cols}, {time.time_ns()}::BIGINT "
                     f"AS batch, seq FROM ({fresh}) WHERE k = 1"
                 )
-            before = self._count(con, target)
+            before = self._count(con, target) if stored else 0
             con.execute(f"COPY ({query}) TO {sql_text(str(out))} (FORMAT parquet)")
-            after = self._count(con, out)
-            if after == before and target.exists():
-                out.unlink()
-            else:
-                out.replace(target)
+            after = self._count(con, str(out))
+            if after != before or not stored:
+                place.publish(out, target)
             return after - before
         except duckdb.Error as exc:
-            out.unlink(missing_ok=True)
             raise StoreError(f"{target}: cannot store the jobs of {source}: {exc}") from exc
         finally:
+            out.unlink(missing_ok=True)
             staged.unlink(missing_ok=True)
 
     @staticmethod
-    def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-        if not path.exists():
-            return 0
-        row = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})").fetchall()[0]
+    def _count(con: duckdb.DuckDBPyConnection, location: str) -> int:
+        """Rows of a Parquet file that exists (``con`` attached to its place)."""
+        row = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(location)})").fetchall()[0]
         return int(row[0]) if row else 0
 
     def add_records(self, records: Sequence[JobRecord], source: str) -> int:
@@ -268,14 +286,11 @@ class FleetData:
         finally:
             con.close()
 
-    def remove(self, source: str) -> bool:
-        if self.folder is None:
+    def remove(self, source: str, kind: str = "jobs") -> bool:
+        """Delete ``source``'s file of ``kind``; False when there was none."""
+        if self.place is None:
             return False
-        f = self._file(source)
-        if f.exists():
-            f.unlink()
-            return True
-        return False
+        return self.place.delete(self._file(source, kind))
 
     # -- reading ---------------------------------------------------------------------------
     def jobs_sql(
@@ -308,7 +323,7 @@ class FleetData:
         self, source: str | None = None, *, threads: int | None = None
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB connection with a ``jobs`` view (of ``source``, or of every source)."""
-        con = connect(threads)
+        con = self.attach(connect(threads))
         try:
             con.execute(f"CREATE TEMP VIEW jobs AS {self.jobs_sql(source)}")
             yield con
@@ -336,7 +351,7 @@ class FleetData:
             f"SELECT {', '.join(n for n, _ in JOB_COLUMNS)} FROM "
             f"({self.jobs_sql(source, team, since, until)}) ORDER BY submit_time, batch, seq"
         )
-        con = connect()
+        con = self.attach(connect())
         try:
             reader = con.sql(query).to_arrow_reader(RECORD_CHUNK)
             found: list[JobRecord] = []
@@ -347,6 +362,37 @@ class FleetData:
             return found
         finally:
             con.close()
+
+    # -- other kinds of fleet data (node snapshots, ...): one Parquet file per source ------
+    def kind_files(self, kind: str) -> list[str]:
+        """The files of ``kind`` (``<data>/<kind>/``), one per source: paths or URLs
+        (read them on a connection given to :meth:`attach`)."""
+        return self.files(kind)
+
+    def kind_version(self, kind: str) -> tuple[Any, ...]:
+        """Changes whenever a file of ``kind`` is written or removed (for caches)."""
+        return self.version(kind)
+
+    def write_kind(
+        self, kind: str, source: str, query: str, con: duckdb.DuckDBPyConnection
+    ) -> None:
+        """Replace ``source``'s file of ``kind`` with the rows of ``query`` (run on
+        ``con``), written locally and published whole (a rename, or one upload): a failed
+        write leaves the old file."""
+        place = self._place()
+        target = self._file(source, kind)
+        out = place.scratch(self.kind_dir(kind), ".writing-", ".parquet")
+        try:
+            self.attach(con)
+            con.execute(f"COPY ({query}) TO {sql_text(str(out))} (FORMAT parquet)")
+            place.publish(out, target)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"{target}: cannot store the {kind} of {source}: {exc}") from exc
+        finally:
+            out.unlink(missing_ok=True)
+
+    def remove_kind(self, kind: str, source: str) -> bool:
+        return self.remove(source, kind)
 
 
 def _record(row: dict[str, Any], ordinal: int) -> JobRecord:
