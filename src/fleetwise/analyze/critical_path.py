@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces import GRAPH_CALLS, KERNEL_LAUNCH_CALLS
 from fleetwise.analyze.traces_intervals import ints
 from fleetwise.analyze.traces_prepare import KernelType, kernel_type
@@ -74,9 +74,7 @@ BOUND_BY = (
 _CPU, _COMPUTE, _COMM, _KK, _LAUNCH, _NONE = range(6)
 
 
-class CriticalPath(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CriticalPath(Record, frozen=True):
     rank: int
     #: The annotation that set the window (``ProfilerStep#12``), its step number if any.
     window: str

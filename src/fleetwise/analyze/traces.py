@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import cast
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces_intervals import (
     F64,
     I64,
@@ -72,9 +72,7 @@ LAUNCH_CALLS = frozenset(KERNEL_LAUNCH_CALLS) | GRAPH_CALLS
 TYPE_ORDER = (KernelType.COMPUTATION, KernelType.COMMUNICATION, KernelType.MEMORY)
 
 
-class TemporalBreakdown(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class TemporalBreakdown(Record, frozen=True):
     rank: int
     idle_us: int
     compute_us: int
@@ -86,9 +84,7 @@ class TemporalBreakdown(BaseModel):
     non_compute_pct: float
 
 
-class IdleCategory(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class IdleCategory(Record, frozen=True):
     rank: int
     stream: int
     category: str
@@ -99,17 +95,13 @@ class IdleCategory(BaseModel):
     intervals: dict[str, float | None]
 
 
-class KernelTypeShare(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class KernelTypeShare(Record, frozen=True):
     kernel_type: str
     total_us: int
     pct: float
 
 
-class KernelStat(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class KernelStat(Record, frozen=True):
     rank: int
     kernel_type: str
     name: str
@@ -121,18 +113,14 @@ class KernelStat(BaseModel):
     std_us: float
 
 
-class CommOverlap(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CommOverlap(Record, frozen=True):
     rank: int
     #: Computation time overlapping communication / communication time; None without comms.
     overlap_pct: float | None
     comm_us: int
 
 
-class LaunchStats(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class LaunchStats(Record, frozen=True):
     rank: int
     n: int
     short_kernels: int

@@ -18,8 +18,8 @@ way, which breaks ties identically.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces import GRAPH_CALLS, LAUNCH_CALLS
 from fleetwise.analyze.traces_intervals import I64, describe, ints
 from fleetwise.analyze.traces_prepare import KernelType, RankEvents
@@ -29,18 +29,14 @@ from fleetwise.analyze.traces_prepare import KernelType, RankEvents
 ENQUEUE_CALLS = LAUNCH_CALLS
 
 
-class QueueLength(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class QueueLength(Record, frozen=True):
     rank: int
     stream: int
     #: pandas ``describe`` of the queue length at each change point.
     stats: dict[str, float | None]
 
 
-class MemoryBandwidth(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class MemoryBandwidth(Record, frozen=True):
     rank: int
     kind: str
     #: pandas ``describe`` of the running bandwidth (GB/s) at its positive points.

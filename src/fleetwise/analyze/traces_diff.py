@@ -17,9 +17,10 @@ show before the kernels do.
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces_intervals import ints
 from fleetwise.analyze.traces_prepare import RankEvents
 
@@ -29,9 +30,7 @@ MIN_CHANGE_PCT = 10.0
 MIN_CHANGE_US = 10.0
 
 
-class DiffEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class DiffEntry(Record, frozen=True):
     kind: str  # "kernel", "cpu_op" or "runtime"
     name: str
     #: ``added``, ``removed``, ``slower`` or ``faster``.
@@ -46,9 +45,7 @@ class DiffEntry(BaseModel):
         return self.b_us_per_step - self.a_us_per_step
 
 
-class TraceDiff(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class TraceDiff(Record, frozen=True):
     a_steps: int
     b_steps: int
     a_ranks: int
@@ -58,7 +55,7 @@ class TraceDiff(BaseModel):
     b_kernel_us_per_step: float
     entries: list[DiffEntry]
     #: Runtime/driver calls added, removed, slower or faster (kind ``runtime``).
-    runtime: list[DiffEntry] = []
+    runtime: list[DiffEntry] = msgspec.field(default_factory=list)
 
 
 def _per_step_totals(ranks: list[RankEvents]) -> tuple[dict[tuple[str, str], list[float]], int]:

@@ -20,8 +20,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces import (
     CommOverlap,
     IdleCategory,
@@ -47,9 +46,7 @@ from fleetwise.collect.importers.kineto import read_rank_trace
 from fleetwise.errors import InputError
 
 
-class RankInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class RankInfo(Record, frozen=True):
     rank: int
     file: str
     world_size: int | None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces import (
     CommOverlap,
     IdleCategory,
@@ -44,9 +43,7 @@ __all__ = [
 ]
 
 
-class TraceReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class TraceReport(Record, frozen=True):
     source: str
     ranks: list[RankInfo]
     temporal: list[TemporalBreakdown]

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
 
+from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces_intervals import I64, ints, merge_intervals, union_length
 from fleetwise.analyze.traces_prepare import KernelType, RankEvents, collective_key
 
@@ -30,9 +30,7 @@ STRAGGLER_MIN_LIFT = 1.5
 STRAGGLER_MIN_COLLECTIVES = 4
 
 
-class StepBreakdown(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class StepBreakdown(Record, frozen=True):
     rank: int
     step: int
     #: CPU span of ``ProfilerStep#N``.
@@ -49,9 +47,7 @@ class StepBreakdown(BaseModel):
         return 100.0 * (self.gpu_window_us - self.gpu_busy_us) / self.gpu_window_us
 
 
-class StragglerReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class StragglerReport(Record, frozen=True):
     ranks: int
     collectives: int
     #: rank -> number of collectives in which it arrived last.

@@ -18,6 +18,7 @@ from fleetwise.analyze.cluster_jobs import job_totals_sql
 from fleetwise.analyze.cluster_telemetry import analyze_telemetry
 from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.fragmentation import latest_nodes
+from fleetwise.analyze.records import as_json
 from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
@@ -36,7 +37,7 @@ def diagnose_trace(
     analysis_id = store.save_analysis(
         kind="trace",
         source=str(folder),
-        summary=report.model_dump(mode="json"),
+        summary=as_json(report),
         findings=findings,
         tags=list(tags),
     )

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from fleetwise.analyze.records import as_json
 from fleetwise.analyze.traces_threads import spare_blas_threads
 from fleetwise.checked import Rows, Workers
 from fleetwise.errors import InputError
@@ -73,7 +74,7 @@ def analyze_cmd(
         raise typer.BadParameter("--workers is for --executor local; Ray sizes its own workers")
     report = analyze_trace_set(folder, executor.value, workers=workers, address=address)
     if json_out:
-        print_json({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})
+        print_json({"schema_version": SCHEMA_VERSION, **as_json(report)})
         return
     stdout().print(report_view(report))
 
@@ -94,7 +95,7 @@ def diff_cmd(
 
     diff = diff_trace_sets(a, b)
     if json_out:
-        print_json({"schema_version": SCHEMA_VERSION, **diff.model_dump(mode="json")})
+        print_json({"schema_version": SCHEMA_VERSION, **as_json(diff)})
         return
     console = stdout()
     console.print(diff_view(diff, str(a), str(b), limit))
@@ -122,7 +123,7 @@ def critical_path_cmd(
 
     paths = critical_paths(folder, rank=rank, step=step, annotation=annotation)
     if json_out:
-        docs = [p.model_dump(mode="json") for p in paths]
+        docs = as_json(paths)
         print_json({"schema_version": SCHEMA_VERSION, "critical_paths": docs})
         return
     stdout().print(critical_path_view(paths))
