@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,24 @@ def test_fan_out_keeps_input_order_and_sizes_the_pool() -> None:
     assert pool_size(100, None) >= 1 and pool_size(3, 8) == 3 and pool_size(0, None) == 1
     with pytest.raises(InputError, match="--address needs --executor ray"):
         fan_out(abs, [1], address="auto")
+
+
+def _fails_on_odd(n: int) -> int:
+    if n % 2:
+        raise InputError(f"item {n}: odd")
+    return n
+
+
+def _dies_on_three(n: int) -> int:
+    if n == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def test_a_forked_workers_error_is_raised_here() -> None:
+    # Items 1 and 3 run in the child (process k of 2 takes items k, k + 2, ...).
+    with pytest.raises(InputError, match="item 1: odd"):
+        fan_out(_fails_on_odd, [0, 1, 2, 3], workers=2)
+    assert fan_out(_fails_on_odd, [0, 2, 4, 6, 8], workers=3) == [0, 2, 4, 6, 8]
+    with pytest.raises(RuntimeError, match="killed by signal 9"):
+        fan_out(_dies_on_three, [0, 1, 2, 3], workers=2)

@@ -24,11 +24,11 @@ touch in nanoseconds do not overlap after rounding (pytorch/pytorch#122425).
 from __future__ import annotations
 
 import math
-import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
@@ -38,6 +38,7 @@ import numpy.typing as npt
 import orjson
 from isal import igzip, isal_zlib
 
+from fleetwise.collect.executors.fanout import local_map
 from fleetwise.errors import InputError
 
 #: ISA-L's gzip reader and its error (the package has no type hints).
@@ -704,17 +705,9 @@ def json_bytes(files: Sequence[Path]) -> int:
 
 
 def _read_all(files: list[Path], cpu_ops: bool) -> list[RankTrace]:
-    workers = min(len(files), os.cpu_count() or 1)
-    if workers < 2 or json_bytes(files) < PARALLEL_MIN_BYTES:
-        return [read_rank_trace(p, cpu_ops) for p in files]
-    # One process per rank file, as HTA does; fork shares the loaded modules.
-    # Imported here: a set read in one process never pays for them (about 10 ms).
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(read_rank_trace, files, [cpu_ops] * len(files)))
+    # One process per core (this one among them) from PARALLEL_MIN_BYTES of JSON.
+    workers = 1 if json_bytes(files) < PARALLEL_MIN_BYTES else None
+    return local_map(partial(read_rank_trace, cpu_ops=cpu_ops), files, workers)
 
 
 def read_trace_dir(folder: Path, cpu_ops: bool = False) -> list[RankTrace]:
