@@ -151,7 +151,11 @@ class LocalPlace(DataPlace):
         return Path(name)
 
     def publish(self, written: Path, location: str) -> None:
-        written.replace(location)
+        try:
+            written.replace(location)
+        except OSError as exc:
+            written.unlink(missing_ok=True)
+            raise StoreError(f"{location}: cannot replace the file: {exc}") from exc
 
     def delete(self, location: str) -> bool:
         try:
@@ -206,7 +210,13 @@ class S3Place(DataPlace):
             try:
                 info = self.fs.get_file_info(self.bucket)
             except OSError as exc:
-                raise InputError(f"{self.url}: cannot reach {self._where()}: {_line(exc)}") from exc
+                why = _line(exc)
+                # the SDK names a failed connection NETWORK_CONNECTION; anything else (refused
+                # credentials, a forbidden bucket) came back from the store
+                verb = (
+                    "cannot reach" if "NETWORK_CONNECTION" in why else "cannot open the bucket in"
+                )
+                raise InputError(f"{self.url}: {verb} {self._where()}: {why}") from exc
             if info.type == pafs.FileType.NotFound:
                 raise InputError(f"{self.url}: no bucket {self.bucket!r} in {self._where()}")
             self._checked = True
