@@ -99,7 +99,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_data_folder_settings_are_read_as_a_folder_or_a_url(tmp_path: Path) -> None:
+def test_data_folder_settings_are_read_as_a_folder_or_a_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEETWISE_DATA_DIR", "s3://fleet-data/prod/")
+    assert data_dir_for("postgresql+psycopg://u@db.example/fleet") == (
+        "s3://fleet-data/prod",
+        False,
+    )
+    assert data_dir_for(f"sqlite:///{tmp_path / 'a.db'}") == ("s3://fleet-data/prod", False)
     assert parse_place(f"file://{tmp_path}/shared") == tmp_path / "shared"
     assert parse_place("s3://bucket/team/fleet/") == "s3://bucket/team/fleet"
     assert parse_place("S3://bucket") == "s3://bucket"

@@ -160,12 +160,10 @@ class FleetData:
     def version(self, kind: str = "jobs") -> tuple[Any, ...]:
         """Changes whenever a source's files of ``kind`` are written or removed (for
         caches)."""
-        found = []
-        for f in self.files(kind):
-            st = self._place().stat(f)
-            if st is not None:
-                found.append((f.rsplit("/", 1)[-1], *st))
-        return tuple(found)
+        if self.place is None:
+            return ()
+        listed = self.place.listing(self.kind_dir(kind))
+        return tuple((f.rsplit("/", 1)[-1], mtime, size) for f, mtime, size in listed)
 
     def staging_file(self, kind: str = "jobs") -> Path:
         """A fresh local path for an importer's staged rows (removed by :meth:`adopt`)."""

@@ -84,10 +84,14 @@ class DataPlace(ABC):
     def child(self, *parts: str) -> str:
         """The location of ``parts`` under the root."""
 
-    @abstractmethod
     def files(self, folder: str, suffix: str = ".parquet") -> list[str]:
         """The files of ``folder`` (a location) ending in ``suffix``, sorted; names that
         start with a dot (files being staged or written) are left out."""
+        return [location for location, _, _ in self.listing(folder, suffix)]
+
+    @abstractmethod
+    def listing(self, folder: str, suffix: str = ".parquet") -> list[tuple[str, int, int]]:
+        """:meth:`files` with each one's ``(location, mtime_ns, size)``, in one listing."""
 
     @abstractmethod
     def stat(self, location: str) -> tuple[int, int] | None:
@@ -125,13 +129,17 @@ class LocalPlace(DataPlace):
     def child(self, *parts: str) -> str:
         return str(self.folder.joinpath(*parts))
 
-    def files(self, folder: str, suffix: str = ".parquet") -> list[str]:
+    def listing(self, folder: str, suffix: str = ".parquet") -> list[tuple[str, int, int]]:
         path = Path(folder)
         if not path.is_dir():
             return []
-        return sorted(
-            str(f) for f in path.iterdir() if f.name.endswith(suffix) and not f.name.startswith(".")
-        )
+        found = []
+        for f in path.iterdir():
+            if f.name.endswith(suffix) and not f.name.startswith("."):
+                st = self.stat(str(f))
+                if st is not None:  # removed since the folder was read
+                    found.append((str(f), *st))
+        return sorted(found)
 
     def stat(self, location: str) -> tuple[int, int] | None:
         try:
@@ -228,7 +236,7 @@ class S3Place(DataPlace):
     def child(self, *parts: str) -> str:
         return "/".join([self.url, *parts])
 
-    def files(self, folder: str, suffix: str = ".parquet") -> list[str]:
+    def listing(self, folder: str, suffix: str = ".parquet") -> list[tuple[str, int, int]]:
         from pyarrow import fs as pafs
 
         selector = pafs.FileSelector(self._key(folder), allow_not_found=True)
@@ -237,7 +245,7 @@ class S3Place(DataPlace):
         except OSError as exc:
             raise StoreError(f"{folder}: cannot list the files: {_line(exc)}") from exc
         return sorted(
-            f"s3://{f.path}"
+            (f"s3://{f.path}", int(f.mtime_ns or 0), int(f.size or 0))
             for f in found
             if f.type == pafs.FileType.File
             and f.base_name.endswith(suffix)
