@@ -26,11 +26,11 @@ ranks are matched on. Beyond HTA, which reads ``^nccl.*Kernel`` only: ``rccl*`` 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -83,8 +83,7 @@ def collective_key(name: str) -> str:
     return op
 
 
-@dataclass(frozen=True)
-class RankEvents:
+class RankEvents(msgspec.Struct, frozen=True):
     """One rank's events after the step window, with derived columns."""
 
     rank: int

@@ -15,10 +15,9 @@ ways, and the reduce keeps the way the union of all ranks' step names chose.
 from __future__ import annotations
 
 import os
-import resource
-import socket
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from fleetwise.analyze.records import Record
 from fleetwise.analyze.traces import (
@@ -56,28 +55,26 @@ class RankInfo(Record, frozen=True):
     nanosecond_timestamps: bool
 
 
-@dataclass(frozen=True)
-class RankResult:
+class RankResult(msgspec.Struct, frozen=True):
     """Every per-rank analysis of one rank under one step window."""
 
     info: RankInfo
     #: False when the window holds no GPU activity (the set is then refused; nothing else set).
     has_gpu: bool
     temporal: TemporalBreakdown | None = None
-    idle: list[IdleCategory] = field(default_factory=list)
-    top_kernels: list[KernelStat] = field(default_factory=list)
+    idle: list[IdleCategory] = msgspec.field(default_factory=list)
+    top_kernels: list[KernelStat] = msgspec.field(default_factory=list)
     overlap: CommOverlap | None = None
     launches: LaunchStats | None = None
-    queue_length: list[QueueLength] = field(default_factory=list)
-    memory_bandwidth: list[MemoryBandwidth] = field(default_factory=list)
-    steps: list[StepBreakdown] = field(default_factory=list)
-    kernel_type_times: dict[int, int] = field(default_factory=dict)
-    collectives: Collectives = field(default_factory=dict)
-    step_spans: list[tuple[int, int, int]] = field(default_factory=list)
+    queue_length: list[QueueLength] = msgspec.field(default_factory=list)
+    memory_bandwidth: list[MemoryBandwidth] = msgspec.field(default_factory=list)
+    steps: list[StepBreakdown] = msgspec.field(default_factory=list)
+    kernel_type_times: dict[int, int] = msgspec.field(default_factory=dict)
+    collectives: Collectives = msgspec.field(default_factory=dict)
+    step_spans: list[tuple[int, int, int]] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class WorkerUsage:
+class WorkerUsage(msgspec.Struct, frozen=True):
     """Where a rank was analysed and the worker process's peak RSS so far (MB)."""
 
     host: str
@@ -85,8 +82,7 @@ class WorkerUsage:
     peak_rss_mb: float
 
 
-@dataclass(frozen=True)
-class RankSummary:
+class RankSummary(msgspec.Struct, frozen=True):
     """What a worker sends back for one rank file (picklable, small)."""
 
     path: Path
@@ -156,5 +152,8 @@ def rank_info(ev: RankEvents) -> RankInfo:
 
 def _usage() -> WorkerUsage:
     # ru_maxrss is in KiB on Linux: the worker's own high-water mark, all tasks so far.
+    import resource  # only here: this process's peak, for the Ray table
+    import socket
+
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return WorkerUsage(host=socket.gethostname(), pid=os.getpid(), peak_rss_mb=peak)

@@ -27,7 +27,6 @@ import math
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
@@ -71,8 +70,7 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
-@dataclass
-class RankTrace:
+class RankTrace(msgspec.Struct):
     """The events of one rank's trace file that the analyses use, as columns.
 
     ``names`` is the symbol table of ``name_id`` and ``cat_id``. Times are microseconds,
@@ -97,7 +95,7 @@ class RankTrace:
     bandwidth_gbps: F64
     #: Every other complete event: name -> (count, total duration in us); filled only when
     #: read with ``cpu_ops=True``.
-    cpu_op_totals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cpu_op_totals: dict[str, tuple[int, int]] = msgspec.field(default_factory=dict)
     #: All entries of ``traceEvents``.
     total_events: int = 0
     nanosecond_timestamps: bool = False
