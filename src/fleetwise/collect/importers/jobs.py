@@ -230,6 +230,8 @@ def parse_alibaba(path: Path, epoch: datetime | None = None) -> list[JobRecord]:
 
 # -- Alibaba 2025 (disaggregated DLRM serving instances) --------------------------------------
 _ALIBABA2025 = {"instance_sn", "app_name", "gpu_request", "creation_time", "deletion_time"}
+#: Why an instance is skipped (``JobImport.skipped``).
+NO_CREATION_TIME = "no creation time (created before the trace started)"
 
 
 def sniff_alibaba2025(path: Path) -> bool:
@@ -253,7 +255,7 @@ def read_alibaba2025(
 
         submit = _offset(row["creation_time"], at("creation_time"), base)
         if submit is None:
-            skipped["no creation time (created before the trace started)"] += 1
+            skipped[NO_CREATION_TIME] += 1
             continue
         start = _offset(row["scheduled_time"], at("scheduled_time"), base)
         end = _offset(row["deletion_time"], at("deletion_time"), base)

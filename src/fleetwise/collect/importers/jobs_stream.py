@@ -18,7 +18,8 @@ up: :func:`stage_slurm` returns None and the caller runs the record parser, whos
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -39,6 +40,8 @@ from fleetwise.collect.importers.tabular import header
 class Staged:
     jobs: int
     gpu_jobs: int
+    #: Rows left out, by reason (a select's ``skip`` column; as ``jobs.JobImport.skipped``).
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def _lit(value: str) -> str:
@@ -244,15 +247,37 @@ def stage_slurm(path: Path, staged: Path, con: duckdb.DuckDBPyConnection) -> Sta
     return stage(slurm_select(path), staged, con)
 
 
-def streaming_plan(path: Path, fmt: str, mapping: Mapping[str, str]) -> tuple[str, str] | None:
-    """The format of a sacct, Helios or CSV log (``fmt`` as ``jobs.read_jobs`` takes it;
+def streaming_plan(
+    path: Path, fmt: str, mapping: Mapping[str, str], epoch: datetime | None = None
+) -> tuple[str, str] | None:
+    """The format of a job log (``fmt``, ``epoch`` as ``jobs.read_jobs`` takes them;
     ``auto`` is sniffed) and the SQL that stages it; None where only the record parser
-    reads it (another format, host lists in a CSV). Raises what ``read_jobs`` would for an
-    unknown format or a bad mapping."""
+    reads it (host lists in a CSV, an ``epoch`` for a log without offsets, a file the
+    other checks refuse). Raises what ``read_jobs`` would for an unknown format or a bad
+    mapping. Alibaba's and Philly's selects are ``jobs_stream_alibaba``'s and
+    ``jobs_stream_philly``'s."""
+    from fleetwise.collect.importers import jobs_stream_alibaba, jobs_stream_philly
+
     if mapping and fmt == "auto":
         fmt = "csv"
     if fmt == "auto":
         fmt = detect_format(path)
+    if fmt in ("alibaba", "alibaba2025") and not mapping:
+        epoch_us = jobs_stream_alibaba.epoch_micros(epoch)
+        if epoch_us is None:
+            return None
+        read = (
+            jobs_stream_alibaba.alibaba_select
+            if fmt == "alibaba"
+            else jobs_stream_alibaba.alibaba2025_select
+        )
+        select = read(path, epoch_us)
+        return (fmt, select) if select is not None else None
+    if epoch is not None:
+        return None
+    if fmt == "philly" and not mapping:
+        select = jobs_stream_philly.philly_select(path)
+        return (fmt, select) if select is not None else None
     if fmt == "slurm" and not mapping:
         return fmt, slurm_select(path)
     if fmt == "helios" and not mapping and set(header(path)) >= _HELIOS:
@@ -265,21 +290,25 @@ def streaming_plan(path: Path, fmt: str, mapping: Mapping[str, str]) -> tuple[st
 
 def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
     """Run a staging ``select`` into ``staged`` (Parquet), rows in the log's order; None
-    (and no file) when a row is flagged ``bad`` or DuckDB cannot read the file.
+    (and no file) when a row is flagged ``bad`` or DuckDB cannot read the file. A select
+    with a ``skip`` column (a reason, NULL for a row kept) has the rows it names left
+    out of ``staged`` and counted.
 
     The copy runs on one thread: DuckDB's parallel CSV reader does not keep the rows in
     the file's order, and a job's place in the log decides which of two rows of one job
     is kept and the order of jobs submitted at the same instant (as the record parser)."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    rows = f"read_parquet({_lit(str(staged))})"
     try:
         con.execute("SET threads = 1")
         try:
             con.execute(f"COPY ({select}) TO {_lit(str(staged))} (FORMAT parquet)")
+            kept, skipped = _skipped(staged, con)
         finally:
             con.execute(f"SET threads = {threads}")
         row = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE gpus > 0), count(*) FILTER (WHERE bad) "
-            f"FROM read_parquet({_lit(str(staged))})"
+            f"SELECT count(*) FILTER (WHERE {kept}), count(*) FILTER (WHERE {kept} AND gpus > 0), "
+            f"count(*) FILTER (WHERE bad) FROM {rows}"
         ).fetchall()[0]
     except duckdb.Error:
         staged.unlink(missing_ok=True)
@@ -287,4 +316,30 @@ def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged |
     if row is None or row[2]:
         staged.unlink(missing_ok=True)
         return None
-    return Staged(int(row[0]), int(row[1]))
+    return Staged(int(row[0]), int(row[1]), skipped)
+
+
+def _skipped(staged: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, int]]:
+    """The rows of ``staged`` a ``skip`` column names, counted by reason and left out of
+    the file (rewritten in its order when there are some); and the SQL of "a row kept"."""
+    rows = f"read_parquet({_lit(str(staged))})"
+    described = con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {rows})")
+    names = {n for (n,) in described.fetchall()}
+    if "skip" not in names:
+        return "true", {}
+    numbered = f"read_parquet({_lit(str(staged))}, file_row_number = true)"
+    found = con.execute(
+        f"SELECT skip, count(*) FROM {numbered} WHERE skip IS NOT NULL GROUP BY skip "
+        "ORDER BY min(file_row_number)"
+    ).fetchall()
+    if found:
+        kept = staged.with_name(f"{staged.stem}-kept.parquet")
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM {rows} WHERE skip IS NULL) TO {_lit(str(kept))} "
+                "(FORMAT parquet)"
+            )
+            kept.replace(staged)
+        finally:
+            kept.unlink(missing_ok=True)
+    return "skip IS NULL", {str(why): int(n) for why, n in found}

@@ -15,13 +15,15 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetwise.analyze.cluster import ClusterReport, WaitStats
-from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
+from fleetwise.analyze.fragmentation import History, Snapshot
+from fleetwise.analyze.fragmentation_sql import has_placements, history_sql, snapshot_sql
 from fleetwise.checked import Gpus, Moment
 from fleetwise.collect.importers.jobs import read_jobs
 from fleetwise.collect.importers.jobs_stream import stage, streaming_plan
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
+from fleetwise.present.cli.cluster_telemetry import app as telemetry_app
 from fleetwise.present.cli.common import (
     DbOption,
     FleetOption,
@@ -38,6 +40,7 @@ from fleetwise.usecases.diagnose import diagnose_cluster
 from fleetwise.usecases.fleet import profile_for
 
 app = typer.Typer(help="Cluster job logs: import them, diagnose queueing and waste.")
+app.add_typer(telemetry_app, name="telemetry")
 
 
 class JobFormat(StrEnum):
@@ -80,7 +83,7 @@ def import_cmd(
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
-    if epoch is None and _import_streaming(file, fmt.value, parse_map(mapping or []), db):
+    if _import_streaming(file, fmt.value, parse_map(mapping or []), epoch, db):
         return
     done = read_jobs(file, fmt.value, parse_map(mapping or []), epoch)
     found, jobs = done.fmt, done.jobs
@@ -90,21 +93,28 @@ def import_cmd(
     with open_store(db) as store:
         added = store.add_jobs(jobs, source)
     gpu_jobs = sum(1 for j in jobs if j.gpus > 0)
-    skipped = "".join(
-        f"; {n:,} row{'s' if n != 1 else ''} skipped: {why}" for why, n in done.skipped.items()
+    _imported(file, found, len(jobs), gpu_jobs, added, done.skipped)
+
+
+def _imported(
+    file: Path, found: str, jobs: int, gpu_jobs: int, added: int, skipped: dict[str, int]
+) -> None:
+    why = "".join(
+        f"; {n:,} row{'s' if n != 1 else ''} skipped: {why}" for why, n in skipped.items()
     )
     stdout().print(
-        f"{file}: {len(jobs)} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored"
-        + skipped
+        f"{file}: {jobs} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored" + why
     )
 
 
-def _import_streaming(file: Path, fmt: str, mapping: dict[str, str], db: str | None) -> bool:
-    """A sacct, Helios or CSV log read by DuckDB straight into the columnar store; False
-    when the record parser must read it (``collect/importers/jobs_stream.py``)."""
-    if not file.is_file() or fmt not in ("auto", "slurm", "helios", "csv"):
+def _import_streaming(
+    file: Path, fmt: str, mapping: dict[str, str], epoch: datetime | None, db: str | None
+) -> bool:
+    """A job log read by DuckDB straight into the columnar store; False when the record
+    parser must read it (``collect/importers/jobs_stream.py``)."""
+    if not file.is_file():
         return False
-    plan = streaming_plan(file, fmt, mapping)
+    plan = streaming_plan(file, fmt, mapping, epoch)
     if plan is None:
         return False
     found, select = plan
@@ -117,11 +127,11 @@ def _import_streaming(file: Path, fmt: str, mapping: dict[str, str], db: str | N
             con.close()
         if counts is None:
             return False
+        if not counts.jobs and counts.skipped:
+            staged.unlink(missing_ok=True)
+            raise InputError(f"{file}: no jobs to import (every row was skipped)")
         added = store.adopt_jobs(staged, f"{found}:{file.resolve()}")
-    stdout().print(
-        f"{file}: {counts.jobs} jobs ({counts.gpu_jobs} with GPUs) read as {found}; "
-        f"{added} new stored"
-    )
+    _imported(file, found, counts.jobs, counts.gpu_jobs, added, counts.skipped)
     return True
 
 
@@ -366,6 +376,10 @@ def analyze_cmd(
         Path | None,
         typer.Option(help="DCGM/Prometheus export or per-minute cluster sequence (CSV)."),
     ] = None,
+    telemetry_source: Annotated[
+        str | None,
+        typer.Option(help="Stored telemetry (FORMAT:PATH, see `cluster telemetry list`)."),
+    ] = None,
     gpus: Annotated[
         int | None,
         typer.Option(
@@ -391,6 +405,7 @@ def analyze_cmd(
             source=source,
             telemetry=telemetry,
             gpus=gpus,
+            telemetry_source=telemetry_source,
         )
     if json_out:
         print_json(cluster_document(report, analysis_id))
@@ -419,24 +434,24 @@ def fragmentation_cmd(
     with job placements, fragmentation over the whole log."""
     with open_store(db, must_exist=True) as store:
         nodes = store.nodes(nodes_source)
-        jobs = store.jobs(source=source)
-        where = store.display_url
-    if not nodes:
-        raise InputError(
-            f"no nodes in {where}; run `fleetwise cluster nodes FILE` "
-            "(scontrol show node, a machine list)"
-        )
-    when = as_utc(at)
-    has_state = when is None and any(n.gpus_used is not None for n in nodes)
-    if not has_state and not any(j.placement for j in jobs):
-        raise InputError(
-            "no stored job has a placement"
-            + ("" if when is not None else " and the stored nodes have no allocation")
-            + ": import a job log with node lists (sacct NodeList, Philly) "
-            "or `scontrol show node` output"
-        )
-    now = snapshot(nodes, jobs, when)
-    over = history(nodes, jobs) if jobs else "no jobs stored"
+        if not nodes:
+            raise InputError(
+                f"no nodes in {store.display_url}; run `fleetwise cluster nodes FILE` "
+                "(scontrol show node, a machine list)"
+            )
+        when = as_utc(at)
+        has_state = when is None and any(n.gpus_used is not None for n in nodes)
+        with store.jobs_data().connect(source) as con:
+            if not has_state and not has_placements(con):
+                raise InputError(
+                    "no stored job has a placement"
+                    + ("" if when is not None else " and the stored nodes have no allocation")
+                    + ": import a job log with node lists (sacct NodeList, Philly) "
+                    "or `scontrol show node` output"
+                )
+            now = snapshot_sql(con, nodes, when)
+            has_jobs = bool(con.execute("SELECT count(*) FROM jobs").fetchall()[0][0])
+            over = history_sql(con, nodes) if has_jobs else "no jobs stored"
     if json_out:
         print_json(
             {
