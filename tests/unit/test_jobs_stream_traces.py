@@ -5,20 +5,19 @@ the SQL cannot vouch for handed to the record parser, whose message stands."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleetwise.collect.importers.jobs import NO_CREATION_TIME, JobImport, read_jobs
+from fleetwise.collect.importers.jobs import NO_CREATION_TIME, read_jobs
 from fleetwise.collect.importers.jobs_stream import Staged, stage, streaming_plan
 from fleetwise.errors import InputError
 from fleetwise.present.cli import main
 from fleetwise.store import Store
-from fleetwise.store.columnar import FleetData, connect
+from fleetwise.store.columnar import connect
+from stream_oracle import both_ways
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
 LOGS = [
@@ -37,48 +36,6 @@ HEADER_2025 = (
     "rdma_limit,memory_request,memory_limit,disk_request,disk_limit,max_instance_per_node,"
     "creation_time,scheduled_time,deletion_time\n"
 )
-
-
-@dataclass
-class Both:
-    """A log imported both ways into one columnar store."""
-
-    #: The streamed counts (None: handed to the record parser).
-    done: Staged | None
-    #: The stored rows of each path, in their stored order (placement as stored text).
-    got: list[tuple[Any, ...]]
-    want: list[tuple[Any, ...]]
-    #: The record parser's jobs (repeats included) and skipped rows; None: it refused.
-    parsed: JobImport | None
-
-
-def both_ways(path: Path, fmt: str = "auto", epoch: datetime | None = None) -> Both:
-    data = FleetData.temporary()
-    con = connect()
-    try:
-        plan = streaming_plan(path, fmt, {}, epoch)
-        assert plan is not None
-        staged = data.staging_file()
-        done = stage(plan[1], staged, con)
-        if done is not None:
-            data.adopt(staged, "stream", con)
-        try:
-            parsed = read_jobs(path, fmt, {}, epoch)
-        except InputError:
-            return Both(done, [], [], None)
-        data.add_records(parsed.jobs, "records")
-        with data.connect() as view:
-
-            def rows(source: str) -> list[tuple[Any, ...]]:
-                return view.execute(
-                    "SELECT * EXCLUDE (source, batch) FROM jobs WHERE source = ? ORDER BY seq",
-                    [source],
-                ).fetchall()
-
-            return Both(done, rows("stream"), rows("records"), parsed)
-    finally:
-        con.close()
-        data.close()
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: p.name)
