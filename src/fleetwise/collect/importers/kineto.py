@@ -29,16 +29,18 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
-import orjson
 from isal import igzip, isal_zlib
 
 from fleetwise.collect.executors.fanout import local_map
 from fleetwise.errors import InputError
+
+if TYPE_CHECKING:
+    from json import JSONDecodeError
 
 #: ISA-L's gzip reader and its error (the package has no type hints).
 _gzip_open = cast(Callable[[Path, str], IO[bytes]], igzip.open)
@@ -331,16 +333,23 @@ def _read(stream: IO[bytes], path: Path, size: int) -> bytes:
         raise InputError(f"{path}: cannot decompress: {exc}") from exc
 
 
-def _json_error(path: Path, exc: orjson.JSONDecodeError, line_offset: int) -> InputError:
+def _json_error(path: Path, exc: JSONDecodeError, line_offset: int) -> InputError:
     line = line_offset + exc.lineno - 1
     return InputError(f"{path}: invalid JSON near line {line}, column {exc.colno}: {exc.msg}")
 
 
 def _parse_object(text: bytes, path: Path, line_offset: int, what: str) -> dict[str, Any]:
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise _json_error(path, exc, line_offset) from exc
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        # orjson (imported only here and for batches that do not fit the records) parses it
+        # again to name the line and column, or reads what msgspec would not.
+        import orjson
+
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise _json_error(path, exc, line_offset) from exc
     if not isinstance(value, dict):
         raise InputError(f"{path}: {what} is not a JSON object")
     return value
@@ -554,6 +563,8 @@ def _last_boundary(buf: bytes) -> int:
 
 
 def _as_array(batch: bytes) -> list[Any] | None:
+    import orjson  # the fallback for batches that do not fit the records
+
     try:
         value = orjson.loads(batch)
     except orjson.JSONDecodeError:
@@ -562,6 +573,8 @@ def _as_array(batch: bytes) -> list[Any] | None:
 
 
 def _raise_for(text: bytes, path: Path, line: int) -> None:
+    import orjson  # naming the error in a file that cannot be read
+
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -584,8 +597,8 @@ def _last_batch(
             continue
         tail = b"{" + tail.lstrip(b",")
         try:
-            orjson.loads(tail)
-        except orjson.JSONDecodeError:
+            msgspec.json.decode(tail)
+        except msgspec.DecodeError:
             continue
         closed = match is not empty and buf[match.start()] == ord("}")
         events = parse(buf[: match.start() + 1] if closed else b"")
@@ -691,8 +704,9 @@ def trace_files(folder: Path) -> list[Path]:
 
 
 #: Parse ranks in parallel processes only when there is enough to read to pay for starting
-#: them (about 20 ms each): 16 MiB of JSON is about 0.1 s of parsing.
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+#: them: a forked child costs about 2 ms (``fanout.local_map``), 1 MiB of JSON about 5 ms of
+#: parsing and analysis.
+PARALLEL_MIN_BYTES = 1024 * 1024
 #: How much JSON a gzip-compressed trace holds per byte, roughly (6-9 on the shared sets).
 _GZIP_RATIO = 8
 
