@@ -231,9 +231,6 @@ def philly_jobs(draw: st.DrawFn, odd: bool) -> list[Any]:
             }
             for _ in range(draw(st.integers(0, 3)))
         ]
-        if not o:  # one host once per attempt
-            seen: set[Any] = set()
-            detail = [d for d in detail if not (d["ip"] in seen or seen.add(d["ip"]))]
         attempts = [
             {"start_time": draw(when(o)), "end_time": draw(when(o)), "detail": detail}
             for _ in range(draw(st.integers(0, 3)))

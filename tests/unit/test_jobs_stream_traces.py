@@ -197,9 +197,6 @@ ATTEMPT = (
         JOB.format(jobid="a", submit="2017-10-03 00:00:00", attempt=ATTEMPT).replace(
             '"gpus": ["gpu0", "gpu1"]', '"gpus": "gpu0"'
         ),
-        JOB.format(jobid="a", submit="2017-10-03 00:00:00", attempt=ATTEMPT).replace(
-            '"gpus": ["gpu0", "gpu1"]}', '"gpus": ["gpu0"]}, {"ip": "m1", "gpus": ["gpu1"]}'
-        ),
         JOB.format(jobid="a", submit="2017-10-03 00:00:00", attempt="{}, 1"),
         JOB.format(jobid="a", submit="2017-10-03 00:00:00", attempt=ATTEMPT).replace(
             '"user": "u"', '"user": 1e999'
@@ -248,12 +245,15 @@ def test_philly_forms_read_as_the_record_parser(tmp_path: Path) -> None:
         '{"jobid": "d", "submitted_time": "2017-10-03 00:00:01", "extra": [1, {"x": 2}],'
         ' "attempts": [{"start_time": "None", "detail": [{"ip": "m1", "gpus": [0]}]},'
         ' {"end_time": "2017-10-04 00:00:00", "detail": null}]}',
+        '{"jobid": "e", "submitted_time": "2017-10-03 00:00:02", "attempts": [{"detail":'
+        ' [{"ip": "m2", "gpus": [0]}, {"ip": "m1", "gpus": [0, 1]}, {"ip": "m2", "gpus": [1]}]}]}',
         '{"jobid": "a", "submitted_time": "2017-10-01 00:00:00"}',
     ]
     log.write_text("\n[\n" + ",\n".join(jobs) + "\n]\n")
     both = both_ways(log, "philly")
-    assert both.done == Staged(5, 1)
-    assert both.got == both.want and len(both.got) == 4
+    assert both.done == Staged(6, 2)
+    assert both.got == both.want and len(both.got) == 5
+    assert both.got[-1][9] == '{"m2":2,"m1":2}'  # a host listed twice: its GPUs added
 
 
 def test_cli_streams_alibaba_and_philly_and_reimport_adds_nothing(

@@ -40,7 +40,7 @@ from fleetwise.analyze.cluster_jobs import (
     WaitStats,
     job_totals,
 )
-from fleetwise.analyze.fragmentation import History, Snapshot, history, snapshot
+from fleetwise.analyze.fragmentation import History, Snapshot, fragmentation_of
 from fleetwise.analyze.node_health import GpuHealth, gpu_health, health_findings
 from fleetwise.collect.importers.telemetry import BASIS_CONFIDENCE, ClusterSeries
 from fleetwise.models import Cost, Evidence, Finding, JobRecord, NodeRecord, Severity
@@ -151,12 +151,13 @@ def analyze_cluster(
     wait_target_h: float = 1.0,
     nodes: Sequence[NodeRecord] = (),
     totals: JobTotals | None = None,
+    node_views: tuple[History | str, Snapshot | None] | None = None,
 ) -> ClusterReport:
     """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs.
 
     ``totals`` are the job log's figures when computed already (``job_totals_sql`` over
-    the columnar store); ``jobs`` then need only hold what the node analyses read (the
-    jobs with placements when ``nodes`` are given, else nothing)."""
+    the columnar store); ``node_views`` the node analyses when computed already
+    (``fragmentation_sql.fragmentation_of_sql``); ``jobs`` are then not read."""
     t = totals if totals is not None else job_totals(jobs, source)
     span_days = t.span_days
     per_year = hours_per_year / 24.0 / span_days
@@ -259,14 +260,12 @@ def analyze_cluster(
     note = ""
     now: Snapshot | None = None
     if nodes:
-        found = history(nodes, jobs)
+        found, now = node_views if node_views is not None else fragmentation_of(nodes, jobs)
         if isinstance(found, str):
             note = found
-            # without placements only a node-state snapshot says what is free now
-            if any(n.gpus_used is not None for n in nodes):
-                now = snapshot(nodes, jobs)
         else:
-            placed, now = found, snapshot(nodes, jobs)
+            placed = found
+            assert now is not None
             finding = placement_finding(placed, now, src, usd_per_gpu_hour, hours_per_year)
             if finding is not None:
                 findings[:] = [f for f in findings if f.kind != finding.kind] + [finding]

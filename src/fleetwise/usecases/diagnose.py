@@ -18,6 +18,7 @@ from fleetwise.analyze.cluster_jobs import job_totals_sql
 from fleetwise.analyze.cluster_telemetry import analyze_telemetry
 from fleetwise.analyze.findings import trace_findings
 from fleetwise.analyze.fragmentation import latest_nodes
+from fleetwise.analyze.fragmentation_sql import fragmentation_of_sql
 from fleetwise.analyze.records import as_json
 from fleetwise.analyze.traces_report import analyze_trace_set
 from fleetwise.collect.importers.telemetry import import_telemetry
@@ -72,9 +73,9 @@ def diagnose_cluster(
 ) -> tuple[ClusterReport, int]:
     """Diagnose stored jobs (with nodes and telemetry when given), priced at the profile's
     fleet price over its year, and store the analysis. The job log's figures are queries
-    over the columnar store (``analyze/cluster_jobs.py``); job records are read only for
-    the node analyses. Without jobs, the telemetry and the nodes alone are analysed
-    (``analyze/cluster_telemetry.py``)."""
+    over the columnar store (``analyze/cluster_jobs.py``), and so are the node analyses
+    (``analyze/fragmentation_sql.py``): no job record is read. Without jobs, the
+    telemetry and the nodes alone are analysed (``analyze/cluster_telemetry.py``)."""
     data = store.jobs_data()
     with data.connect(source) as con:
         count_row = con.execute("SELECT count(*) FROM jobs").fetchall()[0]
@@ -106,11 +107,12 @@ def diagnose_cluster(
                 "the fleet does not have (fleetwise fleet show)"
             )
         totals = job_totals_sql(con, label)
+        views = fragmentation_of_sql(con, nodes) if nodes else None
     if gpus is None:
         # The node list when stored, else the fleet the profile describes.
         gpus = sum(n.gpus for n in latest_nodes(nodes).values()) if nodes else profile.total_gpus
     report = analyze_cluster(
-        store.jobs(source=source) if nodes else [],
+        [],
         source=label,
         telemetry=series,
         total_gpus=gpus,
@@ -118,6 +120,7 @@ def diagnose_cluster(
         hours_per_year=profile.hours_per_year,
         nodes=nodes,
         totals=totals,
+        node_views=views,
     )
     return report, _save(store, report, telemetry, nodes)
 

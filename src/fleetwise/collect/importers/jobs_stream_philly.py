@@ -2,17 +2,17 @@
 a time (``read_json_objects``, bounded memory) and one SQL projection applies the rules of
 ``jobs.parse_philly``: team from ``vc``, states by their first word, the job running from
 its first attempt's start to its last attempt's end on the GPUs of its last attempt,
-listed per host (``detail``), which is its placement.
+listed per host (``detail``), which is its placement (a host listed twice, its GPUs
+added up).
 
 A job this path does not vouch for flags its row ``bad`` and the caller runs the record
 parser, whose message (``file: job k (id): ...``, or orjson's ``file:line:col``) or
 records stand: a value of another JSON type than the strings, lists and objects the rules
 read (the record parser reads ``0`` or ``{}`` as "none", or refuses it), a key given twice
-in an object read (orjson keeps the last, DuckDB the first), a host named twice in one
-attempt, an unreadable time, or text orjson refuses and DuckDB's reader accepts (``NaN``,
-``Infinity``, a comma before a closing bracket, a number past a double, nesting past
-orjson's depth). The file must open with ``[`` (DuckDB skips a byte-order mark orjson
-refuses).
+in an object read (orjson keeps the last, DuckDB the first), an unreadable time, or text
+orjson refuses and DuckDB's reader accepts (``NaN``, ``Infinity``, a comma before a
+closing bracket, a number past a double, nesting past orjson's depth). The file must
+open with ``[`` (DuckDB skips a byte-order mark orjson refuses).
 """
 
 from __future__ import annotations
@@ -78,6 +78,20 @@ def _field(value: str, key: str) -> str:
     return f"json_extract({value}, {_lit('$.' + key)})"
 
 
+#: A host listed twice in one attempt: its GPUs added up, in the order hosts first appear
+#: (the record parser's dict).
+_FIRSTS = (
+    "list_filter(range(1, len(placed_hosts) + 1), "
+    "lambda k: list_position(placed_hosts, placed_hosts[k]) = k)"
+)
+_merged_hosts = f"list_transform({_FIRSTS}, lambda k: placed_hosts[k])"
+_merged_gpus = (
+    f"list_transform({_FIRSTS}, lambda k: list_sum(list_transform(list_filter("
+    "range(1, len(placed_hosts) + 1), lambda q: placed_hosts[q] = placed_hosts[k]), "
+    "lambda q: placed_used[q])))"
+)
+
+
 def philly_select(path: Path) -> str | None:
     """The SQL reading a ``cluster_job_log`` as staged job rows, with a ``bad`` flag per
     row; None for a file that does not open with ``[`` (the record parser's to refuse)."""
@@ -118,15 +132,16 @@ SELECT
   coalesce(list_sum(used), 0)::INTEGER AS gpus,
   nullif(coalesce(len(detail), 0), 0)::INTEGER AS nodes,
   state,
-  CASE WHEN len(placed) > 0 THEN to_json(map(placed_hosts,
-       list_transform(placed, lambda i: used[i])))::VARCHAR END AS placement,
+  CASE WHEN len(placed) = 0 THEN NULL
+       WHEN list_unique(placed_hosts) = len(placed) THEN to_json(map(placed_hosts, placed_used))
+       ELSE to_json(map({_merged_hosts}, {_merged_gpus})) END::VARCHAR AS placement,
   NULL::VARCHAR AS nodelist,
   coalesce(NOT ok OR submit_time IS NULL
     OR {_unreadable("start_raw", "start_time")} OR {_unreadable("end_raw", "end_time")}
-    OR NOT detail_ok
-    OR coalesce(list_unique(placed_hosts) <> len(placed), false), true) AS bad
+    OR NOT detail_ok, true) AS bad
 FROM (
-  SELECT *, list_transform(placed, lambda i: hosts[i]) AS placed_hosts
+  SELECT *, list_transform(placed, lambda i: hosts[i]) AS placed_hosts,
+    list_transform(placed, lambda i: used[i]) AS placed_used
   FROM (
     SELECT *,
       list_filter(range(1, len(hosts) + 1), lambda i: hosts[i] <> '' AND used[i] > 0) AS placed
