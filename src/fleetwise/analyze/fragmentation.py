@@ -35,8 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from fleetwise.models import JobRecord, NodeRecord
+
+FloatArray = npt.NDArray[np.float64]
 
 #: History is computed only when at least this share of started GPU jobs has a placement.
 MIN_COVERAGE = 0.95
@@ -378,32 +381,7 @@ def history(nodes: Sequence[NodeRecord], jobs: Sequence[JobRecord]) -> History |
                 pools.change(host, sign * n)
             e += 1
         free[i], stranded[i], gang[i] = pools.totals()
-    dt = np.append(np.diff(times), 0.0)
-    largest_pool = max(pools.total)
-    by_size: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for a, b, g in waits:
-        if g <= largest_pool:
-            by_size[g].append((a, b))
-    any_blocked = np.zeros(n_t, dtype=bool)
-    blocked_jobs = 0
-    blocked_job_s = blocked_gpu_s = 0.0
-    for size, spans in by_size.items():
-        blocked = (gang < size) & (size <= free)
-        if not blocked.any():
-            continue
-        cum = np.concatenate(([0.0], np.cumsum(blocked * dt)))
-        arr = np.array(spans)
-        ia = np.searchsorted(times, arr[:, 0])
-        ib = np.searchsorted(times, arr[:, 1])
-        per_job = cum[ib] - cum[ia]
-        blocked_jobs += int((per_job > 0).sum())
-        blocked_job_s += float(per_job.sum())
-        blocked_gpu_s += float(per_job.sum()) * size
-        count = np.zeros(n_t + 1)
-        np.add.at(count, ia, 1)
-        np.add.at(count, ib, -1)
-        any_blocked |= blocked & (np.cumsum(count)[:n_t] > 0)
-    span = float(dt.sum()) or 1.0
+    wait_arr = np.array(waits, dtype=np.float64).reshape(-1, 3)
     return History(
         start=t0,
         end=end,
@@ -411,12 +389,65 @@ def history(nodes: Sequence[NodeRecord], jobs: Sequence[JobRecord]) -> History |
         started_gpu_jobs=len(started),
         placed_jobs=len(placed),
         unknown_host_jobs=unknown_jobs,
-        stranded_gpu_hours=float((stranded * dt).sum()) / 3600,
-        blocked_stranded_gpu_hours=float((stranded * dt * any_blocked).sum()) / 3600,
-        blocked_hours=float((dt * any_blocked).sum()) / 3600,
-        blocked_jobs=blocked_jobs,
-        blocked_job_hours=blocked_job_s / 3600,
-        blocked_gpu_hours=blocked_gpu_s / 3600,
-        mean_free_gpus=float((free * dt).sum()) / span,
-        mean_largest_gang=float((gang * dt).sum()) / span,
+        **integrate(times, free, stranded, gang, wait_arr, max(pools.total)),
     )
+
+
+def integrate(
+    times: FloatArray,
+    free: FloatArray,
+    stranded: FloatArray,
+    gang: FloatArray,
+    waits: FloatArray,
+    largest_pool: int,
+) -> dict[str, Any]:
+    """History's figures from the free GPUs, stranded GPUs and largest gang on each segment
+    ``[times[i], times[i+1])`` (seconds) and the waits (rows of start, end, GPUs; jobs
+    larger than the largest pool left out): one pass per job size, on arrays."""
+    dt = np.append(np.diff(times), 0.0)
+    sizes = waits[:, 2]
+    kept = sizes <= largest_pool
+    any_blocked = np.zeros(len(times), dtype=bool)
+    blocked_jobs = 0
+    blocked_job_s = blocked_gpu_s = 0.0
+    present, first = np.unique(sizes[kept], return_index=True)
+    for size in present[np.argsort(first)]:
+        blocked = (gang < size) & (size <= free)
+        if not blocked.any():
+            continue
+        cum = np.concatenate(([0.0], np.cumsum(blocked * dt)))
+        arr = waits[kept & (sizes == size)]
+        ia = np.searchsorted(times, arr[:, 0])
+        ib = np.searchsorted(times, arr[:, 1])
+        per_job = cum[ib] - cum[ia]
+        blocked_jobs += int((per_job > 0).sum())
+        blocked_job_s += float(per_job.sum())
+        blocked_gpu_s += float(per_job.sum()) * float(size)
+        count = np.zeros(len(times) + 1)
+        np.add.at(count, ia, 1)
+        np.add.at(count, ib, -1)
+        any_blocked |= blocked & (np.cumsum(count)[: len(times)] > 0)
+    span = float(dt.sum()) or 1.0
+    return {
+        "stranded_gpu_hours": float((stranded * dt).sum()) / 3600,
+        "blocked_stranded_gpu_hours": float((stranded * dt * any_blocked).sum()) / 3600,
+        "blocked_hours": float((dt * any_blocked).sum()) / 3600,
+        "blocked_jobs": blocked_jobs,
+        "blocked_job_hours": blocked_job_s / 3600,
+        "blocked_gpu_hours": blocked_gpu_s / 3600,
+        "mean_free_gpus": float((free * dt).sum()) / span,
+        "mean_largest_gang": float((gang * dt).sum()) / span,
+    }
+
+
+def fragmentation_of(
+    nodes: Sequence[NodeRecord], jobs: Sequence[JobRecord]
+) -> tuple[History | str, Snapshot | None]:
+    """History over the log (or why not) and the nodes now: at the end of the log, or,
+    without placements, from a node-state snapshot when there is one."""
+    found = history(nodes, jobs)
+    if isinstance(found, str):
+        # without placements only a node-state snapshot says what is free now
+        has_state = any(n.gpus_used is not None for n in nodes)
+        return found, snapshot(nodes, jobs) if has_state else None
+    return found, snapshot(nodes, jobs)

@@ -99,16 +99,19 @@ class JobTable:
         )
 
     @classmethod
-    def from_sql(cls, con: duckdb.DuckDBPyConnection, source: str = "") -> JobTable:
-        """The GPU jobs of the ``jobs`` view of ``con`` (the columnar store), in the store's
-        order, as :meth:`from_records` builds them from records."""
+    def from_sql(
+        cls, con: duckdb.DuckDBPyConnection, source: str = "", relation: str = "jobs"
+    ) -> JobTable:
+        """The GPU jobs of the ``jobs`` view of ``con`` (the columnar store), or of another
+        relation of its columns, in the store's order, as :meth:`from_records` builds them
+        from records."""
         lost = ", ".join(f"'{s.value}'" for s in LOST_STATES)
         cols = con.sql(
             "SELECT epoch(submit_time) AS submit, "
             "coalesce(epoch(start_time), 'NaN'::DOUBLE) AS start, "
             "coalesce(epoch(end_time), 'NaN'::DOUBLE) AS stop, gpus::DOUBLE AS gpus, "
             f"state IN ({lost}) AS lost, coalesce(nullif(team, ''), '-') AS team "
-            "FROM jobs WHERE gpus > 0 ORDER BY submit_time, batch, seq"
+            f"FROM {relation} WHERE gpus > 0 ORDER BY submit_time, batch, seq"
         ).fetchnumpy()
         names, codes = np.unique(np.asarray(cols["team"], dtype=str), return_inverse=True)
         return cls(

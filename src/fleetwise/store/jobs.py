@@ -1,16 +1,16 @@
-"""Cluster nodes in the store, and the jobs a fleetwise before the columnar store kept in
-the database (moved to ``store/columnar.py`` on first use; used by the Store facade)."""
+"""The jobs a fleetwise before the columnar store kept in the database (moved to
+``store/columnar.py`` on first use; used by the Store facade). Nodes moved the same way
+(``store/columnar_nodes.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from fleetwise.models import JobRecord, JobState, NodeRecord
-from fleetwise.store.schema import JobRow, NodeRow
+from fleetwise.models import JobRecord, JobState
+from fleetwise.store.schema import JobRow
 from fleetwise.timeutil import as_utc
 
 
@@ -60,44 +60,3 @@ def legacy_jobs(s: Session) -> dict[str, list[JobRecord]]:
 def drop_legacy_jobs(s: Session, source: str) -> None:
     s.execute(delete(JobRow).where(JobRow.source == source))
     s.flush()
-
-
-def replace_nodes(s: Session, records: Sequence[NodeRecord], source: str) -> int:
-    """Replace the nodes stored from ``source`` with ``records``; return how many."""
-    s.execute(delete(NodeRow).where(NodeRow.source == source))
-    s.add_all(
-        NodeRow(
-            source=source,
-            name=r.name,
-            gpus=r.gpus,
-            model=r.model,
-            partition=r.partition,
-            gpus_used=r.gpus_used,
-            available=r.available,
-            state=r.state,
-            captured_at=r.captured_at,
-        )
-        for r in records
-    )
-    s.flush()
-    return len(records)
-
-
-def query_nodes(s: Session, source: str | None) -> list[NodeRecord]:
-    stmt = select(NodeRow).order_by(NodeRow.id)
-    if source is not None:
-        stmt = stmt.where(NodeRow.source == source)
-    return [
-        NodeRecord(
-            name=row.name,
-            gpus=row.gpus,
-            model=row.model,
-            partition=row.partition,
-            gpus_used=row.gpus_used,
-            available=row.available,
-            state=row.state,
-            captured_at=as_utc(row.captured_at),
-            source=row.source,
-        )
-        for row in s.execute(stmt).scalars()
-    ]

@@ -39,7 +39,6 @@ from fleetwise.models import (
     Experiment,
     Finding,
     JobRecord,
-    NodeRecord,
     Peak,
     ProcessEvent,
     Removal,
@@ -55,14 +54,14 @@ from fleetwise.store import removal
 from fleetwise.store.alignment import AlignmentStore
 from fleetwise.store.columnar import NO_DATA_DIR, FleetData, data_dir_for
 from fleetwise.store.columnar import connect as columnar_connect
+from fleetwise.store.columnar_nodes import NodeStore
 from fleetwise.store.findings import add_analysis, query_analyses
-from fleetwise.store.jobs import drop_legacy_jobs, legacy_jobs, query_nodes, replace_nodes
+from fleetwise.store.jobs import drop_legacy_jobs, legacy_jobs
 from fleetwise.store.people import PeopleStore
 from fleetwise.store.process import add_events as add_process_events
 from fleetwise.store.process import query_events as query_process_events
 from fleetwise.store.schema import (
     EnvironmentRow,
-    NodeRow,
     ProcessEventRow,
     ResultRow,
     RunRow,
@@ -107,7 +106,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(PeopleStore, AlignmentStore):
+class Store(PeopleStore, AlignmentStore, NodeStore):
     """Everything fleetwise keeps: environments, runs, results."""
 
     def __init__(self, url: str, data_dir: str | None = None) -> None:
@@ -412,16 +411,10 @@ class Store(PeopleStore, AlignmentStore):
     def input_sources(self) -> dict[str, list[str]]:
         """The distinct sources of the imported jobs, nodes and process events (one query
         each, not a row per record): what the briefing's provenance box lists."""
+        found = {"jobs": self.fleet_data.sources(), "nodes": self.node_sources()}
         with self._session() as s:
-            return {
-                "jobs": self.fleet_data.sources(),
-            } | {
-                name: sorted(v for (v,) in s.execute(select(col).distinct()))
-                for name, col in (
-                    ("nodes", NodeRow.source),
-                    ("process", ProcessEventRow.source),
-                )
-            }
+            process = s.execute(select(ProcessEventRow.source).distinct())
+            return found | {"process": sorted(v for (v,) in process)}
 
     # -- cluster jobs ----------------------------------------------------------------------
     def add_jobs(self, records: Sequence[JobRecord], source: str) -> int:
@@ -472,17 +465,6 @@ class Store(PeopleStore, AlignmentStore):
         """Stored jobs, by submit time, optionally of one source or team and time range."""
         self._move_legacy_jobs()
         return self.fleet_data.records(source, team, since, until)
-
-    def replace_nodes(self, records: Sequence[NodeRecord], source: str) -> int:
-        """Store a node inventory or node-state snapshot in one transaction, replacing the
-        nodes stored before from the same ``source``. Returns how many were stored."""
-        with self._session() as s:
-            return replace_nodes(s, records, source)
-
-    def nodes(self, source: str | None = None) -> list[NodeRecord]:
-        """Stored nodes in import order (a later import of a node overrides an earlier)."""
-        with self._session() as s:
-            return query_nodes(s, source)
 
     # -- process events --------------------------------------------------------------------
     def add_process_events(self, events: Sequence[ProcessEvent]) -> tuple[int, int]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import numpy as np
 
 from fleetwise.analyze.fragmentation import latest_nodes
@@ -24,6 +25,8 @@ from fleetwise.models import AnalysisRecord, Finding, JobRecord, NodeRecord
 from fleetwise.plan.claims import ClaimSet, Subject, claims_for, runtime_shares
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.store import Store
+from fleetwise.store.columnar import FleetData
+from fleetwise.store.columnar_placements import placements_sql
 
 
 @dataclass(frozen=True)
@@ -180,8 +183,8 @@ def _unhealthy_gpu_hours(current: list[AnalysisRecord]) -> float:
 class LedgerInputs:
     #: Every stored GPU job as columns, read from the columnar store without records.
     table: JobTable
-    #: The job records, read only for a pool's slice (it needs the placements).
-    records: Callable[[], list[JobRecord]]
+    #: The columnar jobs, queried for a pool's slice (it needs the placements).
+    jobs_data: FleetData
     nodes: list[NodeRecord]
     subjects: list[Subject]
     activity: Activity | None
@@ -196,7 +199,7 @@ def gather_inputs(store: Store) -> LedgerInputs:
         table = JobTable.from_sql(con, source=f"jobs:{_sources(sources)}")
     return LedgerInputs(
         table=table,
-        records=store.jobs,
+        jobs_data=store.jobs_data(),
         nodes=store.nodes(),
         subjects=subjects(store),
         activity=_activity(current),
@@ -217,8 +220,8 @@ def ledger_of(
     nodes = inputs.nodes
     table = inputs.table
     if pool is not None:
-        nodes, jobs = _pool_slice(inputs, pool)
-        table = JobTable.from_records(jobs, source=f"jobs:{_sources(j.source for j in jobs)}")
+        with inputs.jobs_data.connect() as con:
+            nodes, table = pool_slice(con, inputs.nodes, pool)
     inv = _inventory(nodes, profile)
     if period is None:
         if len(table):
@@ -258,20 +261,57 @@ def _sources(names: Iterable[str]) -> str:
     return ", ".join(sorted(set(names))) or "no job log"
 
 
-def _pool_slice(inputs: LedgerInputs, pool: str) -> tuple[list[NodeRecord], list[JobRecord]]:
-    latest = latest_nodes(inputs.nodes)
+#: Why ``--by pool`` cannot slice the jobs.
+NO_PLACEMENTS = (
+    "--by pool needs job placements (node lists) when the fleet has several pools: "
+    "import a job log with node lists (sacct NodeList, Philly)"
+)
+
+
+def _pool_hosts(nodes: list[NodeRecord], pool: str) -> tuple[set[str], bool]:
+    """The hosts of ``pool`` (a GPU model) and whether the fleet has other pools."""
+    latest = latest_nodes(nodes)
     models = {n.model or "unknown" for n in latest.values() if n.gpus > 0}
     if pool not in models:
         raise InputError(f"no pool {pool!r} among the stored nodes (pools: {sorted(models)})")
-    hosts = {name for name, n in latest.items() if (n.model or "unknown") == pool}
-    records = inputs.records()
-    if len(models) > 1 and any(not j.placement for j in records if j.gpus > 0):
-        raise InputError(
-            "--by pool needs job placements (node lists) when the fleet has several pools: "
-            "import a job log with node lists (sacct NodeList, Philly)"
+    return {name for name, n in latest.items() if (n.model or "unknown") == pool}, len(models) > 1
+
+
+def pool_records(records: list[JobRecord], nodes: list[NodeRecord], pool: str) -> list[JobRecord]:
+    """The jobs of ``pool``, one record at a time: those placed on one of its hosts (every
+    job when the fleet has one pool). The reference of :func:`pool_slice`'s query."""
+    hosts, several = _pool_hosts(nodes, pool)
+    if several and any(not j.placement for j in records if j.gpus > 0):
+        raise InputError(NO_PLACEMENTS)
+    return [j for j in records if not several or set(j.placement) & hosts]
+
+
+def pool_slice(
+    con: duckdb.DuckDBPyConnection, nodes: list[NodeRecord], pool: str
+) -> tuple[list[NodeRecord], JobTable]:
+    """The nodes of ``pool`` and its jobs as columns, queried from the ``jobs`` view of
+    ``con``: the jobs with a host of the pool in their placement (a semi-join of the
+    placements' rows), as :func:`pool_records` selects them."""
+    hosts, several = _pool_hosts(nodes, pool)
+    relation = "jobs"
+    if several:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE pool_placed AS {placements_sql()}")
+        unplaced = con.execute(
+            "SELECT count(*) FROM jobs ANTI JOIN pool_placed USING (source, job_id) WHERE gpus > 0"
+        ).fetchall()[0][0]
+        if unplaced:
+            raise InputError(NO_PLACEMENTS)
+        con.execute("CREATE OR REPLACE TEMP TABLE pool_hosts (name VARCHAR)")
+        con.executemany("INSERT INTO pool_hosts VALUES (?)", [(h,) for h in sorted(hosts)])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE pool_jobs AS SELECT * FROM jobs SEMI JOIN ("
+            "SELECT DISTINCT source, job_id FROM pool_placed JOIN pool_hosts "
+            "ON pool_placed.host = pool_hosts.name) USING (source, job_id)"
         )
-    jobs = [j for j in records if len(models) == 1 or set(j.placement) & hosts]
-    return [n for n in inputs.nodes if n.name in hosts], jobs
+        relation = "pool_jobs"
+    sources = [s for (s,) in con.execute(f"SELECT DISTINCT source FROM {relation}").fetchall()]
+    table = JobTable.from_sql(con, source=f"jobs:{_sources(sources)}", relation=relation)
+    return [n for n in nodes if n.name in hosts], table
 
 
 def pools_of(inputs: LedgerInputs) -> list[str]:

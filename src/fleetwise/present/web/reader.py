@@ -67,6 +67,8 @@ class StoreReader:
         version: tuple[Any, ...] = (row[0], row[1])
         if table is JobRow:  # the jobs live in the columnar store (store/columnar.py)
             version += self.store.jobs_data().version()
+        if table is NodeRow:  # so do the nodes (store/columnar_nodes.py)
+            version += self.store.nodes_version()
         with self._lock:
             self._versions[name] = (now, version)
         return version
