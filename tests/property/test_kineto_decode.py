@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,15 @@ def test_a_cpu_heavy_batch_is_picked_before_it_is_decoded() -> None:
     decoded, positions, count = parsed
     assert [e.name for e in decoded] == ["aten::add", "k"] and positions == [0, 20]
     assert count == 21
+
+
+@given(st.binary(max_size=40) | st.text(alphabet="{}[] ,\n\t\x0bx", max_size=40).map(str.encode))
+def test_array_ends_are_the_patterns_matches_from_the_end(buf: bytes) -> None:
+    # The reference: every match of the pattern, last first, then a "]" opening the batch.
+    pattern = re.compile(rb"\}\s*\]|\[\s*\]")
+    expected = [(m.start(), m.end(), buf[m.start()] == ord("}")) for m in pattern.finditer(buf)]
+    expected.reverse()
+    empty = re.match(rb"\s*\]", buf)
+    if empty is not None:
+        expected.append((0, empty.end(), False))
+    assert list(kineto._array_ends(buf)) == expected

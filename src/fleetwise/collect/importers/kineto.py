@@ -54,7 +54,8 @@ CHUNK_BYTES = 512 * 1024
 #: A batch that has not parsed after growing this large is not a trace we can read.
 _MAX_PENDING_BYTES = 256 * 1024 * 1024
 _EVENT_BOUNDARY = re.compile(rb"\}\s*,\s*\{")
-_ARRAY_END = re.compile(rb"\}\s*\]|\[\s*\]")
+#: What ``\s`` matches in a bytes pattern.
+_BLANKS = b" \t\n\r\x0b\x0c"
 _EMPTY_REST = re.compile(rb"\s*\]")
 _TRACE_EVENTS_KEY = b'"traceEvents"'
 #: Blanks allowed between ``},`` and the next ``{`` (Kineto writes a newline and indent).
@@ -433,16 +434,23 @@ class _BatchParser:
 _SPARSE_SHARE = 0.15
 
 
-#: Bytes of a batch sampled to judge its share (a few dozen events).
+#: Bytes of a batch sampled to judge its share (a few dozen events), in ``_SPARSE_SPOTS``
+#: windows spread over the batch: Kineto writes CPU operators first and GPU activity last,
+#: so the first bytes alone take a mixed batch for a CPU-heavy one.
 _SPARSE_SAMPLE = 32 * 1024
+_SPARSE_SPOTS = 4
 
 
 def _sparse(raw: bytes) -> bool:
     """Whether few of the batch's events are ones the analyses keep (a CPU-heavy trace),
-    judged on its first ``_SPARSE_SAMPLE`` bytes (counting all of it costs as much as
-    decoding)."""
-    events = raw.count(b'"ts"', 0, _SPARSE_SAMPLE)
-    return events > 0 and raw.count(b'"correlation"', 0, _SPARSE_SAMPLE) < _SPARSE_SHARE * events
+    judged on ``_SPARSE_SAMPLE`` bytes of it (counting all of it costs a third of decoding)."""
+    width = _SPARSE_SAMPLE // _SPARSE_SPOTS
+    step = max(width, len(raw) // _SPARSE_SPOTS)
+    events = wanted = 0
+    for start in range(0, min(len(raw), step * _SPARSE_SPOTS), step):
+        events += raw.count(b'"ts"', start, start + width)
+        wanted += raw.count(b'"correlation"', start, start + width)
+    return events > 0 and wanted < _SPARSE_SHARE * events
 
 
 def ints(values: npt.NDArray[np.int64]) -> list[int]:
@@ -588,10 +596,7 @@ def _last_batch(
     """The events left at end of file, then the keys after the array."""
     # The array usually closes near the end of the file: try the last candidates first, and
     # the (small) tail before the (large) events. A "]" first closes an empty remainder.
-    candidates = list(_ARRAY_END.finditer(buf))
-    empty = _EMPTY_REST.match(buf)
-    for match in [*reversed(candidates), *([empty] if empty else [])]:
-        end = match.end()
+    for start, end, closed in _array_ends(buf):
         tail = buf[end:].strip()
         if not tail.endswith(b"}"):
             continue
@@ -600,8 +605,7 @@ def _last_batch(
             msgspec.json.decode(tail)
         except msgspec.DecodeError:
             continue
-        closed = match is not empty and buf[match.start()] == ord("}")
-        events = parse(buf[: match.start() + 1] if closed else b"")
+        events = parse(buf[: start + 1] if closed else b"")
         if events is None:
             continue
         yield "events", events, line
@@ -610,6 +614,27 @@ def _last_batch(
     # Nothing closes the array: report orjson's own error on the whole remainder.
     _raise_for(b"[" + buf, path, line)
     raise InputError(f"{path}: the 'traceEvents' array is not closed (truncated file?)")
+
+
+def _array_ends(buf: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Where the events array may close, last first: ``(start, end, closes_an_event)`` of
+    each ``]`` after blanks and a ``}`` (the last event's end) or a ``[`` (an empty array),
+    then of a ``]`` that opens the batch (nothing left in the array).
+
+    What the pattern ``\\}\\s*\\]|\\[\\s*\\]`` finds, searched from the end: the close is
+    near the end of the file, and a regex over the whole batch cost a tenth of a small
+    rank's reading.
+    """
+    at = len(buf)
+    while (at := buf.rfind(b"]", 0, at)) >= 0:
+        i = at - 1
+        while i >= 0 and buf[i] in _BLANKS:
+            i -= 1
+        if i >= 0 and buf[i] in b"}[":
+            yield i, at + 1, buf[i] == ord("}")
+    empty = _EMPTY_REST.match(buf)
+    if empty is not None:
+        yield 0, empty.end(), False
 
 
 def read_rank_trace(path: Path, cpu_ops: bool = False) -> RankTrace:
