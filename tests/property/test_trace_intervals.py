@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleetwise.analyze.traces_intervals import I64, describe, merge_intervals, overlap_sweep
+from fleetwise.analyze.traces_intervals import (
+    I64,
+    describe,
+    merge_intervals,
+    overlap_sweep,
+    quantile_of_sorted,
+)
 
 Iv = tuple[I64, I64]
 
@@ -55,3 +61,16 @@ def test_describe_matches_pandas(values: list[float]) -> None:
             assert np.isnan(expected)
         else:
             assert value == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+@given(
+    st.lists(
+        st.floats(-1e12, 1e12, allow_nan=False) | st.integers(0, 2**53).map(float),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]) | st.floats(0, 1),
+)
+def test_quantile_of_sorted_is_numpys_quantile_bit_for_bit(values: list[float], q: float) -> None:
+    v = np.asarray(values, dtype=np.float64)
+    assert quantile_of_sorted(np.sort(v), q) == float(np.quantile(v, q))

@@ -41,6 +41,7 @@ from fleetwise.analyze.traces_intervals import (
     ints,
     merge_intervals,
     overlap_sweep,
+    quantile_of_sorted,
     union_length,
 )
 from fleetwise.analyze.traces_prepare import KERNEL_CATEGORIES, KernelType, RankEvents
@@ -338,7 +339,7 @@ def top_kernels(
             continue
         totals = sums[order]
         cumsum = np.cumsum(totals)
-        cut = np.quantile(cumsum, duration_ratio)
+        cut = quantile_of_sorted(cumsum, duration_ratio)  # a running total of sizes: sorted
         folded = (cumsum > cut) | (np.arange(len(names)) >= num_kernels)
         groups: dict[str, list[float]] = {}
         for n, total, fold in zip(

@@ -81,17 +81,31 @@ def describe(values: F64) -> dict[str, float | None]:
     n = len(v)
     if n == 0:
         return {k: (0.0 if k == "count" else None) for k in _DESCRIBE_KEYS}
-    q = np.quantile(v, [0.25, 0.5, 0.75])
+    ordered = np.sort(v)
     return {
         "count": float(n),
         "mean": float(v.mean()),
         "std": float(v.std(ddof=1)) if n > 1 else None,
-        "min": float(v.min()),
-        "25%": float(q[0]),
-        "50%": float(q[1]),
-        "75%": float(q[2]),
-        "max": float(v.max()),
+        "min": float(ordered[0]),
+        "25%": quantile_of_sorted(ordered, 0.25),
+        "50%": quantile_of_sorted(ordered, 0.5),
+        "75%": quantile_of_sorted(ordered, 0.75),
+        "max": float(ordered[-1]),
     }
+
+
+def quantile_of_sorted(ordered: F64, q: float) -> float:
+    """``np.quantile(values, q)`` (the default, linear method) of ``ordered`` = the sorted
+    values, bit for bit: the same index, weight and interpolation (NumPy's ``_lerp``), here
+    on Python floats; ``np.quantile`` costs about 0.1 ms a call in argument handling, and a
+    small rank's analyses call it hundreds of times."""
+    position = (len(ordered) - 1) * q
+    below = int(position)
+    weight = position - below
+    a = float(ordered[below])
+    b = float(ordered[min(below + 1, len(ordered) - 1)])
+    step = b - a
+    return b - step * (1 - weight) if weight >= 0.5 else a + step * weight
 
 
 _DESCRIBE_KEYS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
