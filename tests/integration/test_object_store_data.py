@@ -28,6 +28,8 @@ from fleetwise.store.data_place import parse_place
 DATA = Path(__file__).parents[1] / "data" / "clusters" / "formats"
 SACCT = DATA / "sacct.txt"
 PHILLY = DATA / "philly_jobs.json"
+PLACED = DATA / "philly_placed.json"
+MACHINES = DATA.parent / "nodes" / "philly_five_machines.csv"
 _buckets = count()
 
 
@@ -157,6 +159,30 @@ def test_sacct_in_an_object_store_gives_the_local_folder_figures(
     assert _objects(s3_env, f"{bucket}/team/fleet") == stored
     assert _analysis(remote, capsys) == want
     assert not list(Path(tempfile.gettempdir()).glob(".writing-*"))  # nothing left behind
+
+
+def test_jobs_and_node_snapshots_in_an_object_store_give_the_local_figures(
+    tmp_path: Path,
+    bucket: str,
+    s3_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def figures(db: str) -> list[Any]:
+        assert main(["cluster", "import", str(PLACED), "--db", db]) == 0
+        for _ in range(2):  # a second import of the nodes replaces the first
+            assert main(["cluster", "nodes", str(MACHINES), "--db", db]) == 0
+        capsys.readouterr()
+        at = ["--at", "2017-10-03T05:00:00", "--json"]
+        assert main(["cluster", "fragmentation", "--db", db, *at]) == 0
+        return [json.loads(capsys.readouterr().out), _analysis(db, capsys)]
+
+    want = figures(str(tmp_path / "local.db"))
+    assert want[0]["now"]["largest_gang"] == 12  # as test_fragmentation.py has it
+    monkeypatch.setenv("FLEETWISE_DATA_DIR", f"s3://{bucket}/fleet")
+    assert figures(str(tmp_path / "remote.db")) == want
+    kinds = [k.split("/")[2] for k in sorted(_objects(s3_env, bucket))]
+    assert kinds == ["jobs", "nodes"]
 
 
 def test_a_file_url_is_a_local_folder(
