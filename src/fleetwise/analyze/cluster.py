@@ -152,6 +152,7 @@ def analyze_cluster(
     nodes: Sequence[NodeRecord] = (),
     totals: JobTotals | None = None,
     node_views: tuple[History | str, Snapshot | None] | None = None,
+    health: Sequence[GpuHealth] | None = None,
 ) -> ClusterReport:
     """Waits, GPU-hours, lost work, allocation and fragmentation, with findings and costs.
 
@@ -247,7 +248,8 @@ def analyze_cluster(
     allocation, measured, stranded = telemetry_findings(
         telemetry, total_gpus, total_hours, span_days, per_year, usd_per_gpu_hour, findings
     )
-    health = gpu_health(telemetry.health) if telemetry is not None else []
+    if health is None:  # else computed already (``cluster_telemetry_sql.health_sql``)
+        health = gpu_health(telemetry.health) if telemetry is not None else []
     if telemetry is not None:
         findings += health_findings(
             health,
@@ -288,7 +290,7 @@ def analyze_cluster(
         placement_note=note,
         now=now,
         **telemetry_view(telemetry),
-        health=health,
+        health=list(health),
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from fleetwise.analyze.cluster import ClusterReport, span_hours, telemetry_findings, telemetry_view
 from fleetwise.analyze.fragmentation import latest_nodes, snapshot
-from fleetwise.analyze.node_health import gpu_health, health_findings
+from fleetwise.analyze.node_health import GpuHealth, gpu_health, health_findings
 from fleetwise.collect.importers.telemetry import ClusterSeries
 from fleetwise.errors import InputError
 from fleetwise.models import Finding, NodeRecord
@@ -44,8 +44,10 @@ def analyze_telemetry(
     source: str,
     usd_per_gpu_hour: float,
     hours_per_year: float,
+    health: Sequence[GpuHealth] | None = None,
 ) -> ClusterReport:
-    """Capacity, measured use, allocation where known, idle capacity and node health."""
+    """Capacity, measured use, allocation where known, idle capacity and node health
+    (``health`` when computed already: ``cluster_telemetry_sql.health_sql``)."""
     t = telemetry
     if t.unit != "GPUs":
         raise InputError(
@@ -62,7 +64,7 @@ def analyze_telemetry(
     allocation, measured, stranded = telemetry_findings(
         t, None, allocated_h, span_h / 24, hours_per_year / span_h, usd_per_gpu_hour, findings
     )
-    health = gpu_health(t.health)
+    health = list(gpu_health(t.health) if health is None else health)
     findings += health_findings(
         health, f"telemetry:{t.source}", span_h, usd_per_gpu_hour, hours_per_year
     )

@@ -21,12 +21,12 @@ from fleetwise.analyze.fragmentation import latest_nodes
 from fleetwise.analyze.fragmentation_sql import fragmentation_of_sql
 from fleetwise.analyze.records import as_json
 from fleetwise.analyze.traces_report import analyze_trace_set
-from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
 from fleetwise.models import Finding, NodeRecord
 from fleetwise.plan.fleet import FleetProfile
 from fleetwise.store import Store
 from fleetwise.usecases.fleet import represented
+from fleetwise.usecases.telemetry import Telemetry, read_telemetry, stored_telemetry
 
 
 def diagnose_trace(
@@ -70,6 +70,7 @@ def diagnose_cluster(
     source: str | None = None,
     telemetry: Path | None = None,
     gpus: int | None = None,
+    telemetry_source: str | None = None,
 ) -> tuple[ClusterReport, int]:
     """Diagnose stored jobs (with nodes and telemetry when given), priced at the profile's
     fleet price over its year, and store the analysis. The job log's figures are queries
@@ -80,12 +81,13 @@ def diagnose_cluster(
     with data.connect(source) as con:
         count_row = con.execute("SELECT count(*) FROM jobs").fetchall()[0]
         has_jobs = bool(count_row and count_row[0])
-        if not has_jobs and telemetry is None:
+        if not has_jobs and telemetry is None and telemetry_source is None:
             raise InputError(
                 f"no jobs in {store.display_url}: run `fleetwise cluster import FILE`, or give "
                 "--telemetry FILE to analyse telemetry and the stored nodes alone"
             )
-        series = import_telemetry(telemetry) if telemetry is not None else None
+        read = _telemetry(store, telemetry, telemetry_source)
+        series = read.series if read is not None else None
         if series is not None and not has_jobs:
             if gpus is not None:
                 raise InputError("--gpus applies to a job log; the node list gives the capacity")
@@ -95,8 +97,9 @@ def diagnose_cluster(
                 source=source or f"telemetry:{series.source}",
                 usd_per_gpu_hour=profile.price(),
                 hours_per_year=profile.hours_per_year,
+                health=read.health if read is not None else None,
             )
-            return report, _save(store, report, telemetry, nodes)
+            return report, _save(store, report, read, nodes)
         label = source or ", ".join(
             sorted(s for (s,) in con.execute("SELECT DISTINCT source FROM jobs").fetchall())
         )
@@ -120,13 +123,24 @@ def diagnose_cluster(
         hours_per_year=profile.hours_per_year,
         nodes=nodes,
         totals=totals,
+        health=read.health if read is not None else None,
         node_views=views,
     )
-    return report, _save(store, report, telemetry, nodes)
+    return report, _save(store, report, read, nodes)
+
+
+def _telemetry(store: Store, path: Path | None, source: str | None) -> Telemetry | None:
+    """The telemetry to analyse: a file streamed through DuckDB, or a stored source's
+    samples (``usecases/telemetry.py``), its figures computed with SQL."""
+    if path is not None and source is not None:
+        raise InputError("give --telemetry FILE or --telemetry-source SOURCE, not both")
+    if path is not None:
+        return read_telemetry(path)
+    return stored_telemetry(store, source) if source is not None else None
 
 
 def _save(
-    store: Store, report: ClusterReport, telemetry: Path | None, nodes: list[NodeRecord]
+    store: Store, report: ClusterReport, telemetry: Telemetry | None, nodes: list[NodeRecord]
 ) -> int:
     tags = ["cluster"] + ([f"telemetry:{telemetry.name}"] if telemetry else [])
     tags += sorted({f"nodes:{n.source}" for n in nodes})

@@ -24,7 +24,6 @@ from fleetwise.checked import (
     Share,
     SimulatedJobs,
 )
-from fleetwise.collect.importers.telemetry import import_telemetry
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
 from fleetwise.plan.capacity import Forecast, forecast_daily, scenarios
@@ -40,6 +39,7 @@ from fleetwise.present.cli.common import (
 from fleetwise.store import Store
 from fleetwise.units import sig
 from fleetwise.usecases.capacity import stored_demand, stored_job_sizes
+from fleetwise.usecases.telemetry import read_telemetry
 
 app = typer.Typer(help="Capacity: forecast GPU demand and size the cluster for a wait SLO.")
 
@@ -57,7 +57,7 @@ class PolicyOpt(StrEnum):
 
 def _history(store: Store | None, telemetry: Path | None) -> tuple[list[str], Any, str]:
     if telemetry is not None:
-        series = import_telemetry(telemetry)
+        series = read_telemetry(telemetry).series  # streamed: bounded memory
         stamps, busy = series.daily_mean_busy()
         return [str(d) for d in stamps], busy, f"mean busy {series.unit}"
     assert store is not None
