@@ -64,14 +64,23 @@ def names(odd: bool) -> st.SearchStrategy[str]:
     return st.one_of(plain, st.text(st.sampled_from('ab," \t\xa0\x85é'), max_size=4))
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], blanks: list[int]) -> None:
+def write_csv(path: Path, header: list[str], rows: list[list[str]], odd_lines: list[int]) -> None:
+    """``rows`` as CSV; before an odd line's row, an empty line or one of empty cells
+    (both skipped), or the row given an extra empty cell (the record parser's error)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    csv.writer(out, lineterminator="\n").writerow(header)
     for k, row in enumerate(rows):
-        if k in blanks:
-            out.write("\n" if k % 2 else "," * (len(header) - 1) + "\n")
-        writer.writerow(row)
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(row)
+        text = line.getvalue()
+        if k in odd_lines:
+            if k % 3 == 0:
+                out.write("\n")
+            elif k % 3 == 1:
+                out.write("," * (len(header) - 1) + "\n")
+            else:
+                text = text[:-1] + ",\n"
+        out.write(text)
     path.write_text(out.getvalue())
 
 
@@ -112,8 +121,8 @@ def pods(draw: st.DrawFn, odd: bool) -> tuple[list[list[str]], list[int]]:
                 draw(seconds(o) | st.just("")),
             ]
         )
-    blanks = draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2)) if odd else []
-    return rows, blanks
+    odd_lines = draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2)) if odd else []
+    return rows, odd_lines
 
 
 def same(path: Path, fmt: str, epoch: datetime | None, must_stream: bool) -> None:
@@ -177,8 +186,8 @@ def instances(draw: st.DrawFn, odd: bool) -> tuple[list[list[str]], list[int]]:
         else:
             times = [draw(seconds(o)), draw(seconds(o) | st.just("")), draw(seconds(o))]
         rows.append([draw(names(o)), "HN", draw(names(o)), draw(gpus(o)), *times])
-    blanks = draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2)) if odd else []
-    return rows, blanks
+    odd_lines = draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2)) if odd else []
+    return rows, odd_lines
 
 
 @seeded

@@ -284,3 +284,21 @@ def test_cli_streams_alibaba_and_philly_and_reimport_adds_nothing(
         assert min(j.submit_time for j in jobs if j.source.startswith("alibaba")) == datetime(
             2026, 6, 1, tzinfo=UTC
         )
+
+
+@pytest.mark.parametrize("header", [HEADER_2023, HEADER_2025])
+def test_a_row_with_extra_empty_cells_is_the_record_parsers_error(
+    tmp_path: Path, header: str
+) -> None:
+    # DuckDB's reader drops empty cells past the header's; Python's csv counts them
+    width = header.count(",") + 1
+    good = ",".join(["p0", *(["1"] * (width - 1))])
+    log = tmp_path / "log.csv"
+    for extra in (",", ",,", ',""'):
+        log.write_text(header + good + "\n" + '"p,1"' + good[2:] + extra + "\n")
+        with pytest.raises(InputError, match=rf"log.csv:3: expected {width} columns"):
+            read_jobs(log)
+        assert both_ways(log).done is None
+    log.write_text(header + good + "\n" + "p1" + good[2:-1] + "\n")  # the last cell empty
+    both = both_ways(log)
+    assert both.done is not None and both.done.jobs == 2 and both.got == both.want

@@ -298,18 +298,26 @@ def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged |
     the file's order, and a job's place in the log decides which of two rows of one job
     is kept and the order of jobs submitted at the same instant (as the record parser)."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    rows = f"read_parquet({_lit(str(staged))})"
+    rows = f"read_parquet({_lit(str(staged))}, file_row_number = true)"
     try:
         con.execute("SET threads = 1")
         try:
             con.execute(f"COPY ({select}) TO {_lit(str(staged))} (FORMAT parquet)")
-            kept, skipped = _skipped(staged, con)
+            names = {
+                n
+                for (n,) in con.execute(
+                    f"SELECT column_name FROM (DESCRIBE FROM {rows})"
+                ).fetchall()
+            }
+            kept = "skip IS NULL" if "skip" in names else "true"
+            row = con.execute(
+                f"SELECT count(*) FILTER (WHERE {kept}), "
+                f"count(*) FILTER (WHERE {kept} AND gpus > 0), count(*) FILTER (WHERE bad) "
+                f"FROM {rows}"
+            ).fetchall()[0]
+            skipped = _skip(staged, con) if "skip" in names and row and not row[2] else {}
         finally:
             con.execute(f"SET threads = {threads}")
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE {kept}), count(*) FILTER (WHERE {kept} AND gpus > 0), "
-            f"count(*) FILTER (WHERE bad) FROM {rows}"
-        ).fetchall()[0]
     except duckdb.Error:
         staged.unlink(missing_ok=True)
         return None
@@ -319,27 +327,22 @@ def stage(select: str, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged |
     return Staged(int(row[0]), int(row[1]), skipped)
 
 
-def _skipped(staged: Path, con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, int]]:
-    """The rows of ``staged`` a ``skip`` column names, counted by reason and left out of
-    the file (rewritten in its order when there are some); and the SQL of "a row kept"."""
-    rows = f"read_parquet({_lit(str(staged))})"
-    described = con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {rows})")
-    names = {n for (n,) in described.fetchall()}
-    if "skip" not in names:
-        return "true", {}
-    numbered = f"read_parquet({_lit(str(staged))}, file_row_number = true)"
+def _skip(staged: Path, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The rows of ``staged`` its ``skip`` column names, counted by reason (in the order
+    each reason first appears) and left out of the file, rewritten in its order."""
+    rows = f"read_parquet({_lit(str(staged))}, file_row_number = true)"
     found = con.execute(
-        f"SELECT skip, count(*) FROM {numbered} WHERE skip IS NOT NULL GROUP BY skip "
+        f"SELECT skip, count(*) FROM {rows} WHERE skip IS NOT NULL GROUP BY skip "
         "ORDER BY min(file_row_number)"
     ).fetchall()
     if found:
         kept = staged.with_name(f"{staged.stem}-kept.parquet")
         try:
             con.execute(
-                f"COPY (SELECT * FROM {rows} WHERE skip IS NULL) TO {_lit(str(kept))} "
-                "(FORMAT parquet)"
+                f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows} WHERE skip IS NULL) "
+                f"TO {_lit(str(kept))} (FORMAT parquet)"
             )
             kept.replace(staged)
         finally:
             kept.unlink(missing_ok=True)
-    return "skip IS NULL", {str(why): int(n) for why, n in found}
+    return {str(why): int(n) for why, n in found}

@@ -62,6 +62,28 @@ def _read(path: Path, names: list[str]) -> str:
     )
 
 
+def _ragged(path: Path, names: list[str]) -> str:
+    """A one-row select of ``ragged``: true when a line has more cells than the header,
+    the extra ones empty (``a,b,c,`` under three names), which DuckDB's reader drops
+    and Python's ``csv`` rows refuse. Only lines ending in a comma or an empty quoted
+    cell can; their commas outside quotes are counted (a line that is part of a quoted
+    cell may be miscounted: then the file goes to the record parser)."""
+    lines = (
+        f"read_csv({_lit(str(path))}, columns = {{'line': 'VARCHAR'}}, header = true, "
+        "auto_detect = false, delim = chr(1), quote = '', escape = '', strict_mode = false)"
+    )
+    unquoted = (
+        "CASE WHEN contains(l, '\"') THEN regexp_replace(l, '\"(?:[^\"]|\"\")*\"', '', 'g') "
+        "ELSE l END"
+    )
+    return (
+        f"(SELECT count(*) > 0 AS ragged FROM (SELECT {unquoted} AS u FROM "
+        f"(SELECT rtrim(line, chr(13)) AS l FROM {lines}) WHERE suffix(l, ',') OR suffix(l, '"
+        "')) "
+        f"WHERE strlen(u) - strlen(replace(u, ',', '')) >= {len(names)})"
+    )
+
+
 def _col(names: list[str], name: str) -> str:
     if name not in names:
         return "''"
@@ -138,7 +160,7 @@ SELECT
   CASE WHEN lower(phase) <> 'pending' THEN start_time END AS start_time,
   end_time, gpus, 1 AS nodes, state,
   NULL::VARCHAR AS placement, NULL::VARCHAR AS nodelist,
-  coalesce(submit_time IS NULL OR (start_time IS NULL AND NOT start_none)
+  coalesce(ragged OR submit_time IS NULL OR (start_time IS NULL AND NOT start_none)
     OR (end_time IS NULL AND NOT end_none) OR gpus IS NULL OR loose, true) AS bad
 FROM (
   SELECT
@@ -155,7 +177,7 @@ FROM (
     {_loose([c("name"), c("qos"), c("pod_phase")])} AS loose,
     {_blank(names, c("creation_time"))} AS blank
   FROM {_read(path, names)}
-)
+) CROSS JOIN {_ragged(path, names)}
 WHERE NOT blank
 """
 
@@ -181,10 +203,11 @@ SELECT
        ELSE 'pending' END AS state,
   NULL::VARCHAR AS placement, NULL::VARCHAR AS nodelist,
   CASE WHEN submit_none THEN {_lit(NO_CREATION_TIME)} END AS skip,
-  NOT submit_none AND coalesce(submit_time IS NULL OR (start_time IS NULL AND NOT start_none)
+  ragged OR (NOT submit_none AND coalesce(submit_time IS NULL
+    OR (start_time IS NULL AND NOT start_none)
     OR (end_time IS NULL AND NOT end_none) OR gpus IS NULL OR loose
     OR coalesce(start_time < submit_time, false)
-    OR coalesce(end_time < coalesce(start_time, submit_time), false), true) AS bad
+    OR coalesce(end_time < coalesce(start_time, submit_time), false), true)) AS bad
 FROM (
   SELECT
     trim({c("instance_sn")}) AS job_id,
@@ -199,6 +222,6 @@ FROM (
     {_loose([c("instance_sn"), c("app_name")])} AS loose,
     {_blank(names, c("creation_time"))} AS blank
   FROM {_read(path, names)}
-)
+) CROSS JOIN {_ragged(path, names)}
 WHERE NOT blank
 """

@@ -30,12 +30,24 @@ _LENIENT = (
 )
 #: orjson refuses nesting deeper than 1,024; a job with this many brackets is not vouched for.
 _BRACKETS = 1000
-_JOB = (
-    '{"jobid":"JSON","user":"JSON","vc":"JSON","status":"JSON","submitted_time":"JSON",'
-    '"attempts":"JSON"}'
-)
-_ATTEMPTS = '[{"start_time":"JSON","end_time":"JSON","detail":"JSON"}]'
-_DETAIL = '[{"ip":"JSON","gpus":"JSON"}]'
+#: The values the rules read, each a JSON path: a job's type and fields, its first
+#: attempt's start, its last attempt's end and hosts. One DuckDB call reads a list of
+#: paths with one parse of the job.
+_PATHS = {
+    "job": "$",
+    "jobid": "$.jobid",
+    "user": "$.user",
+    "vc": "$.vc",
+    "status": "$.status",
+    "submitted_time": "$.submitted_time",
+    "attempts": "$.attempts",
+    "start_time": "$.attempts[0].start_time",
+    "end_time": "$.attempts[#-1].end_time",
+    "detail": "$.attempts[#-1].detail",
+}
+_TEXTS = ("jobid", "user", "vc", "status", "submitted_time", "start_time", "end_time")
+#: The objects whose keys are read (a key given twice is not vouched for).
+_OBJECTS = ("$", "$.attempts[0]", "$.attempts[#-1]")
 
 
 def opens_as_array(path: Path) -> bool:
@@ -51,32 +63,27 @@ def opens_as_array(path: Path) -> bool:
     return False
 
 
-def _text(value: str) -> str:
-    """A JSON string's text; '' for null or absent (``str(x or "")``)."""
-    return f"coalesce(json_extract_string({value}, '$'), '')"
+def _paths(names: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(_lit(_PATHS[n]) for n in names) + "]"
 
 
-def _kind(value: str, *kinds: str) -> str:
-    """True when ``value`` is absent, null or one of ``kinds`` (JSON types)."""
+def _kind(name: str, *kinds: str) -> str:
+    """True when the value at ``name`` is absent, null or one of ``kinds`` (JSON types)."""
     listed = ", ".join(_lit(k) for k in ("NULL", *kinds))
-    return f"coalesce(json_type({value}), 'NULL') IN ({listed})"
+    return f"coalesce(t[{list(_PATHS).index(name) + 1}], 'NULL') IN ({listed})"
 
 
-def _objects(value: str) -> str:
-    """True when every element of a JSON array is an object (an empty one: true)."""
-    kinds = f"json_type({value}, '$[*]')"
-    return f"coalesce(list_bool_and(list_transform({kinds}, lambda k: k = 'OBJECT')), true)"
+def _text(name: str) -> str:
+    """A JSON string's text; '' for null or absent (``str(x or "")``)."""
+    return f"coalesce(s[{_TEXTS.index(name) + 1}], '')"
 
 
-def _unique_keys(value: str) -> str:
-    """True when no key of a JSON object is given twice (orjson keeps the last value,
-    DuckDB's JSON functions read the first)."""
-    return f"coalesce(list_unique(json_keys({value})) = len(json_keys({value})), true)"
+def _all(items: str, test: str) -> str:
+    """True when ``test`` (a lambda of ``x``) holds for every item (none: true)."""
+    return f"coalesce(list_bool_and(list_transform({items}, lambda x: {test})), true)"
 
 
-def _field(value: str, key: str) -> str:
-    return f"json_extract({value}, {_lit('$.' + key)})"
-
+_UNIQUE = "x IS NULL OR list_unique(x) = len(x)"
 
 #: A host listed twice in one attempt: its GPUs added up, in the order hosts first appear
 #: (the record parser's dict).
@@ -98,39 +105,39 @@ def philly_select(path: Path) -> str | None:
     if not opens_as_array(path):
         return None
     read = f"read_json_objects({_lit(str(path))}, format = 'array')"
-    first, last = "json_extract(f.attempts, '$[0]')", "json_extract(f.attempts, '$[#-1]')"
+    objects = "[" + ", ".join(_lit(o) for o in _OBJECTS) + "]"
     ok = " AND ".join(
         [
-            "json_type(j) = 'OBJECT'",
-            "json_type(f.jobid) = 'VARCHAR'",
-            "json_type(f.submitted_time) = 'VARCHAR'",
-            _kind("f.user", "VARCHAR"),
-            _kind("f.vc", "VARCHAR"),
-            _kind("f.status", "VARCHAR"),
-            _kind("f.attempts", "ARRAY"),
-            _objects("f.attempts"),
-            _kind("attempts[1].start_time", "VARCHAR"),
-            _kind("attempts[-1].end_time", "VARCHAR"),
-            _kind("attempts[-1].detail", "ARRAY"),
-            _objects("attempts[-1].detail"),
-            _unique_keys("j"),
-            _unique_keys(first),
-            _unique_keys(last),
+            "t[1] = 'OBJECT'",
+            f"t[{list(_PATHS).index('jobid') + 1}] = 'VARCHAR'",
+            f"t[{list(_PATHS).index('submitted_time') + 1}] = 'VARCHAR'",
+            *(_kind(n, "VARCHAR") for n in ("user", "vc", "status", "start_time", "end_time")),
+            _kind("attempts", "ARRAY"),
+            _kind("detail", "ARRAY"),
+            _all("attempt_kinds", "x = 'OBJECT'"),
+            _all("detail_kinds", "x = 'OBJECT'"),
+            _all("keys", _UNIQUE),
             f"NOT regexp_matches(j, {_lit(_LENIENT)})",
-            f"(length(j) < {_BRACKETS} OR length(j) - length(replace(replace(j, '[', ''), "
+            # as many opening brackets take as many closing ones: a short job is never deep
+            f"(strlen(j) < {2 * _BRACKETS} OR strlen(j) - strlen(replace(replace(j, '[', ''), "
             f"'{{', '')) < {_BRACKETS})",
         ]
     )
-    detail_ok = (
-        "coalesce(list_bool_and(list_transform(json_extract(last_detail, '$[*]'), lambda d: "
-        f"{_unique_keys('d')} AND {_kind(_field('d', 'ip'), 'VARCHAR')} "
-        f"AND {_kind(_field('d', 'gpus'), 'ARRAY')})), true)"
+    # each host of the last attempt: its keys, the types of ip and gpus, ip, GPUs listed
+    host = (
+        "struct_pack(keys := json_keys(x), kinds := json_type(x, ['$.ip', '$.gpus']), "
+        "ip := coalesce(json_extract_string(x, '$.ip'), ''), "
+        "gpus := coalesce(json_array_length(x, '$.gpus'), 0))"
+    )
+    host_ok = (
+        "list_unique(x.keys) = len(x.keys) AND coalesce(x.kinds[1], 'NULL') IN ('NULL', "
+        "'VARCHAR') AND coalesce(x.kinds[2], 'NULL') IN ('NULL', 'ARRAY')"
     )
     return f"""
 SELECT
   job_id, user, team, submit_time, start_time, end_time,
   coalesce(list_sum(used), 0)::INTEGER AS gpus,
-  nullif(coalesce(len(detail), 0), 0)::INTEGER AS nodes,
+  nullif(len(hosts), 0)::INTEGER AS nodes,
   state,
   CASE WHEN len(placed) = 0 THEN NULL
        WHEN list_unique(placed_hosts) = len(placed) THEN to_json(map(placed_hosts, placed_used))
@@ -138,44 +145,36 @@ SELECT
   NULL::VARCHAR AS nodelist,
   coalesce(NOT ok OR submit_time IS NULL
     OR {_unreadable("start_raw", "start_time")} OR {_unreadable("end_raw", "end_time")}
-    OR NOT detail_ok, true) AS bad
+    OR NOT {_all("hosts", host_ok)}, true) AS bad
 FROM (
-  SELECT *, list_transform(placed, lambda i: hosts[i]) AS placed_hosts,
-    list_transform(placed, lambda i: used[i]) AS placed_used
+  SELECT *, list_transform(placed, lambda i: hosts[i].ip) AS placed_hosts,
+    list_transform(placed, lambda i: hosts[i].gpus) AS placed_used
   FROM (
-    SELECT *,
-      list_filter(range(1, len(hosts) + 1), lambda i: hosts[i] <> '' AND used[i] > 0) AS placed
+    SELECT *, list_transform(hosts, lambda x: x.gpus) AS used,
+      list_filter(range(1, len(hosts) + 1), lambda i: hosts[i].ip <> '' AND hosts[i].gpus > 0)
+        AS placed
     FROM (
-      SELECT *,
-        list_transform(detail, lambda d: {_text("d.ip")}) AS hosts,
-        list_transform(detail, lambda d: coalesce(json_array_length(d.gpus), 0)) AS used
+      SELECT
+        {_text("jobid")} AS job_id,
+        {_text("user")} AS user,
+        {_text("vc")} AS team,
+        {_state(_text("status"))} AS state,
+        {_time(_text("submitted_time"))} AS submit_time,
+        {_text("start_time")} AS start_raw,
+        {_text("end_time")} AS end_raw,
+        {_time(_text("start_time"))} AS start_time,
+        {_time(_text("end_time"))} AS end_time,
+        coalesce(list_transform(json_extract(j, '$.attempts[#-1].detail[*]'), lambda x: {host}),
+                 []) AS hosts,
+        {ok} AS ok
       FROM (
-        SELECT
-          job_id, user, team, ok, start_raw, end_raw,
-          {_state("status_raw")} AS state,
-          {_time("submit_raw")} AS submit_time,
-          {_time("start_raw")} AS start_time,
-          {_time("end_raw")} AS end_time,
-          CASE WHEN json_type(last_detail) = 'ARRAY'
-               THEN json_transform(last_detail, {_lit(_DETAIL)}) END AS detail,
-          {detail_ok} AS detail_ok
-        FROM (
-          SELECT
-            {_text("f.jobid")} AS job_id,
-            {_text("f.user")} AS user,
-            {_text("f.vc")} AS team,
-            {_text("f.status")} AS status_raw,
-            {_text("f.submitted_time")} AS submit_raw,
-            {_text("attempts[1].start_time")} AS start_raw,
-            {_text("attempts[-1].end_time")} AS end_raw,
-            attempts[-1].detail AS last_detail,
-            {ok} AS ok
-          FROM (
-            SELECT j, f, CASE WHEN json_type(f.attempts) = 'ARRAY'
-                              THEN json_transform(f.attempts, {_lit(_ATTEMPTS)}) END AS attempts
-            FROM (SELECT json AS j, json_transform(json, {_lit(_JOB)}) AS f FROM {read})
-          )
-        )
+        SELECT j,
+          json_type(j, {_paths(list(_PATHS))}) AS t,
+          json_extract_string(j, {_paths(_TEXTS)}) AS s,
+          json_keys(j, {objects}) AS keys,
+          json_type(j, '$.attempts[*]') AS attempt_kinds,
+          json_type(j, '$.attempts[#-1].detail[*]') AS detail_kinds
+        FROM (SELECT json AS j FROM {read})
       )
     )
   )
