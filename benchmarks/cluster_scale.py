@@ -18,6 +18,13 @@ process and its children, ``getrusage(RUSAGE_CHILDREN)`` of a wrapper):
 
 The table gives the ratio of import + analyze to the reference and the load average
 before each size (the machine may be shared).
+
+    .venv/bin/python benchmarks/cluster_scale.py --traces [--alibaba 1000000]
+        [--philly 300000]
+
+instead compares, for generated Alibaba 2023 pods and Philly jobs, ``cluster import``
+(streamed by DuckDB) with the record parser the import used before
+(``cluster_scale_traces.py``).
 """
 
 from __future__ import annotations
@@ -179,7 +186,21 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", type=Path, help="Write the logs and stores here (kept).")
+    ap.add_argument(
+        "--traces",
+        action="store_true",
+        help="Compare the streamed and record imports of Alibaba 2023 and Philly logs.",
+    )
+    ap.add_argument("--alibaba", type=int, default=1_000_000, help="Pods for --traces.")
+    ap.add_argument("--philly", type=int, default=300_000, help="Philly jobs for --traces.")
     args = ap.parse_args()
+    if args.traces:
+        from cluster_scale_traces import compare
+
+        with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
+            head, rows = compare(args.alibaba, args.philly, args.seed, Path(tmp), measure)
+        _table(head, rows)
+        return
     head = [
         "jobs",
         "load avg",
@@ -195,6 +216,10 @@ def main() -> None:
             rows.append(one_size(n, args.seed, Path(tmp)))
             for f in Path(tmp).glob(f"sacct_{n}.txt"):
                 f.unlink()
+    _table(head, rows)
+
+
+def _table(head: list[str], rows: list[list[str]]) -> None:
     print(f"cores: {os.cpu_count()}")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
