@@ -232,15 +232,22 @@ def import_telemetry(path: Path, fmt: str = "auto") -> ClusterSeries:
 
 
 def _import_telemetry(path: Path, fmt: str) -> ClusterSeries:
+    return IMPORTERS[telemetry_format(path, fmt)].parse(path)
+
+
+def telemetry_format(path: Path, fmt: str = "auto") -> str:
+    """The format ``path`` is read as (``fmt``, or sniffed for ``auto``); ``InputError``
+    for a missing file, a format not told or not known. Sniffing may raise
+    ``UnicodeDecodeError`` (``import_telemetry`` words it)."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if fmt == "auto":
-        found = next((i for i in IMPORTERS.values() if i.sniff(path)), None)
+        found = next((i.name for i in IMPORTERS.values() if i.sniff(path)), None)
         if found is None:
             raise InputError(
                 f"{path}: cannot tell its telemetry format; pass --format ({', '.join(IMPORTERS)})"
             )
-        return found.parse(path)
+        return found
     if fmt not in IMPORTERS:
         raise InputError(f"unknown telemetry format {fmt!r}: choose {', '.join(IMPORTERS)}")
-    return IMPORTERS[fmt].parse(path)
+    return fmt

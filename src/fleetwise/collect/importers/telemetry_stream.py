@@ -46,6 +46,7 @@ from fleetwise.collect.importers.dcgm import (
 )
 from fleetwise.collect.importers.tabular import head
 from fleetwise.collect.importers.telemetry import IMPORTERS, ClusterSeries, parse_dcgm
+from fleetwise.collect.importers.telemetry import telemetry_format as resolve_format
 from fleetwise.errors import InputError
 
 #: The stored columns of a telemetry source, in order.
@@ -107,23 +108,12 @@ def _trim(col: str) -> str:
 
 
 def telemetry_format(path: Path, fmt: str = "auto") -> str:
-    """The format ``telemetry.import_telemetry`` reads ``path`` as, raising what it raises
-    for a missing file or an unknown format."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if fmt == "auto":
-        try:
-            found = next((i.name for i in IMPORTERS.values() if i.sniff(path)), None)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of a line)") from exc
-        if found is None:
-            raise InputError(
-                f"{path}: cannot tell its telemetry format; pass --format ({', '.join(IMPORTERS)})"
-            )
-        return found
-    if fmt not in IMPORTERS:
-        raise InputError(f"unknown telemetry format {fmt!r}: choose {', '.join(IMPORTERS)}")
-    return fmt
+    """``telemetry.telemetry_format``, with undecodable text worded as ``import_telemetry``
+    words it."""
+    try:
+        return resolve_format(path, fmt)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of a line)") from exc
 
 
 def plain_text(path: Path) -> bool:
@@ -185,8 +175,11 @@ def _csv_reader(path: Path, names: Sequence[str]) -> str:
 
 def _header(path: Path, *, strip: bool) -> list[str] | None:
     """The CSV's header as the csv module reads it; None when names repeat."""
-    with path.open(newline="", encoding="utf-8") as f:
-        names = next(csv.reader(f), [])
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            names = next(csv.reader(f), [])
+    except csv.Error:  # the record parser words it
+        return None
     names = [n.strip() for n in names] if strip else names
     return names if len(set(names)) == len(names) else None
 
