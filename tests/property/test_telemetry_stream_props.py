@@ -101,8 +101,9 @@ def _ms(step: int, jitter: int) -> int:
 def test_text_exposition(folder: Path, found: list[dict[str, Any]], jitter: int, pad: bool) -> None:
     root = folder
     lines = ["# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).", ""]
-    for s in found:
-        labels = ",".join(f'{k}="{v}"' for k, v in s["labels"].items())
+    for i, s in enumerate(found):
+        tags = dict(s["labels"], **({"note": 'a \\"b\\", c='} if i % 3 == 0 else {}))
+        labels = ",".join(f'{k}="{v}"' for k, v in tags.items())
         body = f"{s['field']}{{{labels}}}" if labels or pad else s["field"]
         line = f"{body} {s['value']} {_ms(s['step'], jitter)}"
         lines.append(f"  {line}\t" if pad else line)
