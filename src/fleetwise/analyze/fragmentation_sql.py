@@ -4,19 +4,18 @@ view (``store/columnar.py``), equal to :func:`fragmentation.history` and
 
 The nodes (thousands, not millions) arrive as records and become a small table. Every
 job's placement is a set of (job, host, GPUs) rows (``store/columnar_placements.py``).
-History then runs as SQL:
+History is SQL down to one row per pool and time, then running sums on arrays:
 
 - each placed job adds its GPUs to its known hosts at its start and takes them back at its
-  end; a running sum per host gives the GPUs used after each change, hence the host's free
-  GPUs (its GPUs less those used, at least 0);
-- the free and stranded totals are running sums of the hosts' changes;
-- per pool, the count of nodes at each free level is a running sum of the level changes;
-  the largest gang after each change of a pool is its whole free nodes x GPUs per node plus
-  the highest partly free level with a node (an as-of join of each level's count);
-- the cluster's largest gang at each time is the largest of its pools' (as-of joins).
-
-What remains is on arrays of one value per time (:func:`fragmentation.integrate`): the
-time blocked by placement, per job size.
+  end; a running sum per host (a window) gives the GPUs used after each change, hence the
+  host's free GPUs (its GPUs less those used, at least 0) after and before it;
+- grouped by pool and time: the change of the free GPUs, of the stranded GPUs (free on a
+  partly used node) and of the nodes at each free level (a column per level);
+- on arrays of one value per time: the running sums of those changes, each pool's largest
+  gang after each of its changes (whole free nodes x GPUs per node plus the highest partly
+  free level with a node), the cluster's the largest of its pools', and the time blocked
+  by placement, one pass per job size (:func:`fragmentation.integrate`, shared with the
+  per-job code).
 """
 
 from __future__ import annotations
@@ -134,7 +133,7 @@ def history_sql(con: duckdb.DuckDBPyConnection, nodes: Sequence[NodeRecord]) -> 
             np.asarray(waits["gpus"], dtype=np.float64),
         ]
     ).reshape(-1, 3)
-    for table in ("fr_g", "fr_w", "fr_p", "fr_pj", "fr_ev", "fr_lev", "fr_tot", "fr_hist", "fr_pg"):
+    for table in ("fr_g", "fr_w", "fr_p", "fr_pj", "fr_lev", "fr_grid"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return History(
         start=first.replace(tzinfo=UTC),
@@ -151,69 +150,65 @@ def _series(
     con: duckdb.DuckDBPyConnection, t_end: int, free0: int
 ) -> tuple[np.ndarray[Any, Any], ...]:
     """Times (s) and the free GPUs, stranded GPUs and largest gang from each time on."""
-    # the allocation changes per (host, time) of the placed jobs that ran for a while
+    # the allocation changes per (host, time) of the placed jobs that ran for a while, and
+    # each host's free GPUs after each change (f) and before it (f0)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE fr_ev AS "
-        "SELECT p.host, x.t, sum(x.d) AS d FROM ("
-        f"  SELECT source, job_id, a, coalesce(e, {t_end}) AS b FROM fr_g "
-        f"  JOIN fr_pj USING (source, job_id) WHERE known > 0 AND coalesce(e, {t_end}) > a"
-        ") j JOIN fr_p p USING (source, job_id) JOIN fr_inv ON fr_inv.name = p.host, "
-        "LATERAL (VALUES (j.a, p.gpus), (j.b, -p.gpus)) x(t, d) GROUP BY p.host, x.t"
+        "CREATE OR REPLACE TEMP TABLE fr_lev AS SELECT pool, cap, t, f, "
+        "coalesce(lag(f) OVER (PARTITION BY host ORDER BY t), cap) AS f0 FROM ("
+        "  SELECT p.host, inv.pool, inv.cap, x.t, inv.cap - least(sum(sum(x.d)) "
+        "  OVER (PARTITION BY p.host ORDER BY x.t), inv.cap) AS f FROM ("
+        f"    SELECT source, job_id, a, coalesce(e, {t_end}) AS b FROM fr_g "
+        f"    WHERE coalesce(e, {t_end}) > a"
+        "  ) j JOIN fr_p p USING (source, job_id) JOIN fr_inv inv ON inv.name = p.host, "
+        "  LATERAL (VALUES (j.a, p.gpus), (j.b, -p.gpus)) x(t, d) "
+        "  GROUP BY p.host, inv.pool, inv.cap, x.t)"
     )
-    # each host's free GPUs after each change, and before it
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE fr_lev AS "
-        "SELECT pool, cap, t, f, coalesce(lag(f) OVER (PARTITION BY host ORDER BY t), cap) AS f0 "
-        "FROM (SELECT ev.host, inv.pool, inv.cap, ev.t, inv.cap - least(sum(ev.d) "
-        "OVER (PARTITION BY ev.host ORDER BY ev.t), inv.cap) AS f "
-        "FROM fr_ev ev JOIN fr_inv inv ON inv.name = ev.host)"
+        "CREATE OR REPLACE TEMP TABLE fr_grid AS SELECT DISTINCT t FROM ("
+        f"SELECT 0 AS t UNION ALL SELECT {t_end} UNION ALL SELECT t FROM fr_lev "
+        "UNION ALL SELECT s FROM fr_w UNION ALL SELECT w_end FROM fr_w)"
     )
     con.execute("DELETE FROM fr_lev WHERE f = f0")
+    grid = np.asarray(
+        con.execute("SELECT t FROM fr_grid ORDER BY t").fetchnumpy()["t"], dtype=np.int64
+    )
+    # per pool and time: the change of the free and stranded GPUs, and of the nodes at
+    # each free level (one column per level)
+    pools = con.execute("SELECT pool, cap, n FROM fr_pools ORDER BY pool").fetchall()
+    top = max(cap for _, cap, _ in pools)
     stranded = "CASE WHEN {f} > 0 AND {f} < cap THEN {f} ELSE 0 END"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE fr_tot AS SELECT t, "
-        "sum(sum(f - f0)) OVER (ORDER BY t) AS free, "
-        f"sum(sum({stranded.format(f='f')} - {stranded.format(f='f0')})) OVER (ORDER BY t) "
-        "AS stranded FROM fr_lev GROUP BY t"
+    levels = ", ".join(
+        f"sum((f = {k})::INTEGER - (f0 = {k})::INTEGER)::INTEGER AS c{k}" for k in range(1, top + 1)
     )
-    # nodes per (pool, free level) after each change of the pool
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE fr_hist AS "
-        "SELECT h.pool, h.level, h.t, sum(sum(h.d)) OVER (PARTITION BY h.pool, h.level "
-        "ORDER BY h.t) + CASE WHEN h.level = pools.cap THEN pools.n ELSE 0 END AS c "
-        "FROM (SELECT pool, f AS level, t, 1 AS d FROM fr_lev UNION ALL "
-        "SELECT pool, f0, t, -1 FROM fr_lev) h JOIN fr_pools pools USING (pool) "
-        "GROUP BY h.pool, h.level, h.t, pools.cap, pools.n"
-    )
-    # each pool's largest gang after each of its changes
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE fr_pg AS "
-        "SELECT g.pool, g.t, coalesce(max(h.c) FILTER (WHERE g.level = g.cap), g.n) * g.cap "
-        "+ coalesce(max(g.level) FILTER (WHERE g.level < g.cap AND h.c > 0), 0) AS gang "
-        "FROM (SELECT pt.pool, pt.t, pools.cap, pools.n, unnest(range(1, pools.cap + 1)) AS level "
-        "FROM (SELECT DISTINCT pool, t FROM fr_hist) pt JOIN fr_pools pools USING (pool)) g "
-        "ASOF LEFT JOIN fr_hist h ON g.pool = h.pool AND g.level = h.level AND g.t >= h.t "
-        "GROUP BY g.pool, g.t, g.cap, g.n"
-    )
-    cols = con.execute(
-        "WITH grid AS (SELECT DISTINCT t FROM ("
-        f"  SELECT 0 AS t UNION ALL SELECT {t_end} UNION ALL SELECT t FROM fr_ev "
-        "  UNION ALL SELECT s FROM fr_w UNION ALL SELECT w_end FROM fr_w)), "
-        # the largest gang of every pool at every change of any pool
-        "changes AS (SELECT c.t, max(coalesce(pg.gang, c.cap * c.n)) AS gang FROM "
-        "  (SELECT t, pool, cap, n FROM (SELECT DISTINCT t FROM fr_pg), fr_pools) c "
-        "  ASOF LEFT JOIN fr_pg pg ON c.pool = pg.pool AND c.t >= pg.t GROUP BY c.t) "
-        f"SELECT grid.t, {free0} + coalesce(tot.free, 0) AS free, "
-        "coalesce(tot.stranded, 0) AS stranded, "
-        f"coalesce(ch.gang, (SELECT max(cap * n) FROM fr_pools)) AS gang "
-        "FROM grid ASOF LEFT JOIN fr_tot tot ON grid.t >= tot.t "
-        "ASOF LEFT JOIN changes ch ON grid.t >= ch.t ORDER BY grid.t"
+    changes = con.execute(
+        "SELECT pool, t, sum(f - f0)::BIGINT AS free, "
+        f"sum({stranded.format(f='f')} - {stranded.format(f='f0')})::BIGINT AS stranded, "
+        f"{levels} FROM fr_lev GROUP BY pool, t ORDER BY pool, t"
     ).fetchnumpy()
+    at = np.searchsorted(grid, np.asarray(changes["t"], dtype=np.int64))
+    free = np.zeros(len(grid) + 1)
+    strand = np.zeros(len(grid) + 1)
+    np.add.at(free, at, np.asarray(changes["free"], dtype=np.float64))
+    np.add.at(strand, at, np.asarray(changes["stranded"], dtype=np.float64))
+    gang: np.ndarray[Any, Any] = np.zeros(len(grid))
+    pool_of = np.asarray(changes["pool"])
+    for p, cap, n in pools:
+        mine = pool_of == p
+        # the running count of nodes at each level; the largest gang: whole free nodes x
+        # GPUs per node plus the highest partly free level with a node
+        whole = n + np.cumsum(np.asarray(changes[f"c{cap}"])[mine])
+        rest: np.ndarray[Any, Any] = np.zeros(len(whole))
+        for k in range(1, cap):
+            count = np.cumsum(np.asarray(changes[f"c{k}"])[mine])
+            rest = np.where(count > 0, k, rest)
+        steps = np.searchsorted(at[mine], np.arange(len(grid)), side="right") - 1
+        values = np.concatenate(([cap * n], whole * cap + rest))
+        gang = np.maximum(gang, values[steps + 1])
     return (
-        np.asarray(cols["t"], dtype=np.float64) / 1e6,
-        np.asarray(cols["free"], dtype=np.float64),
-        np.asarray(cols["stranded"], dtype=np.float64),
-        np.asarray(cols["gang"], dtype=np.float64),
+        grid.astype(np.float64) / 1e6,
+        free0 + np.cumsum(free)[:-1],
+        np.cumsum(strand)[:-1],
+        gang,
     )
 
 
