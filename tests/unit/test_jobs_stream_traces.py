@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fleetwise.collect.importers import jobs_stream
 from fleetwise.collect.importers.jobs import NO_CREATION_TIME, read_jobs
 from fleetwise.collect.importers.jobs_stream import Staged, stage, streaming_plan
 from fleetwise.errors import InputError
@@ -302,3 +303,56 @@ def test_a_row_with_extra_empty_cells_is_the_record_parsers_error(
     log.write_text(header + good + "\n" + "p1" + good[2:-1] + "\n")  # the last cell empty
     both = both_ways(log)
     assert both.done is not None and both.done.jobs == 2 and both.got == both.want
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        (
+            "slurm",
+            "JobID|User|Account|Submit|Start|End|State|AllocTRES\n"
+            "1|u|a|2024-01-01T00:00:00|||PENDING|gres/gpu=1|\n",
+        ),
+        (
+            "helios",
+            "job_id,user,vc,gpu_num,cpu_num,node_num,state,submit_time,start_time,end_time,"
+            "duration,queue\nh1,u1,vcA,8,32,1,COMPLETED,2020-04-01 00:00:07,,,,600,\n",
+        ),
+    ],
+)
+def test_sacct_and_helios_rows_with_extra_empty_cells_go_to_the_record_parser(
+    tmp_path: Path, fmt: str, text: str
+) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text(text)
+    with pytest.raises(InputError, match=r"log\.txt:2: expected"):
+        read_jobs(log, fmt)
+    assert both_ways(log, fmt).done is None
+    log.write_text(text.replace("|\n", "\n").replace("600,\n", "600\n"))
+    assert both_ways(log, fmt).done is not None
+
+
+@pytest.mark.parametrize("chunk", [5, 8 << 20])
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("a,b,c\n1,2,3\n", False),
+        ("a,b,c\n1,2,\n", False),  # the last cell empty
+        ("a,b,c\n1,2,3,\n", True),
+        ("a,b,c\n1,2,3,", True),  # no line end at the end
+        ('a,b,c\n1,2,3,""\n', True),
+        ('a,b,c\n"1,x",2,\n', False),  # a delimiter inside quotes
+        ('a,b,c\n"1,""x,",2,3,\n', True),
+        ("a,b,c\r\n1,2,3,\r\n", True),
+        ("a,b,c\r\n1,2,3\r\n", False),
+        ("a,b,c\n1,2,3\r4,5,6\n", True),  # a carriage return alone ends a line in Python
+        ("", False),
+    ],
+)
+def test_extra_cells_counted_as_pythons_csv_counts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, text: str, extra: bool
+) -> None:
+    monkeypatch.setattr(jobs_stream, "_CHUNK", chunk)
+    log = tmp_path / "log.csv"
+    log.write_bytes(text.encode())
+    assert jobs_stream.extra_cells(log, 3) is extra

@@ -17,12 +17,14 @@ up: :func:`stage_slurm` returns None and the caller runs the record parser, whos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from fleetwise.collect.importers.hostlist import MAX_DIGITS, MAX_HOSTS, NO_HOSTS
 from fleetwise.collect.importers.jobs import (
@@ -116,6 +118,66 @@ def _state(col: str) -> str:
     return f"coalesce(MAP {{{pairs}}}[{word}], 'unknown')"
 
 
+#: A quoted cell (quotes inside doubled), as Python's ``csv`` and DuckDB read one.
+_QUOTED = re.compile(rb'"(?:[^"]|"")*"')
+#: Bytes read at a time by :func:`extra_cells`; a line longer than ``_LONGEST`` is not
+#: vouched for.
+_CHUNK = 8 << 20
+_LONGEST = 64 << 20
+
+
+def extra_cells(path: Path, width: int, delim: str = ",") -> bool:
+    """True when a line past the header has more than ``width`` cells, the extra ones
+    empty (``a,b,c,`` under three names): DuckDB's reader drops them, Python's ``csv``
+    rows refuse the line. Only lines ending in ``delim`` or a quote can; their
+    delimiters outside quotes are counted, a chunk at a time with NumPy. Also True (not
+    vouched for) for a file with a carriage return alone as a line end (Python's
+    ``csv`` ends a line there) or a line past 64 MB. A line that is part of a quoted
+    cell may be miscounted: then the file goes to the record parser."""
+    mark = ord(delim)
+    with path.open("rb") as f:
+        f.readline()  # the header
+        tail = b""
+        while True:
+            block = f.read(_CHUNK)
+            data = tail + block
+            if not block and data and not data.endswith(b"\n"):
+                data += b"\n"
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if not block:
+                    return False
+                if len(data) > _LONGEST:
+                    return True
+                tail = data
+                continue
+            buf = np.frombuffer(data, dtype=np.uint8, count=cut)
+            tail = data[cut:]
+            returns = np.flatnonzero(buf == 13)
+            if returns.size and np.any(buf[np.minimum(returns + 1, cut - 1)] != 10):
+                return True
+            ends = np.flatnonzero(buf == 10)
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            ends = ends - (buf[np.maximum(ends - 1, 0)] == 13)
+            last = buf[np.maximum(ends - 1, 0)]
+            lines = np.flatnonzero((ends > starts) & ((last == mark) | (last == 34)))
+            if lines.size:
+                found = np.flatnonzero(buf == mark)
+                cells = np.searchsorted(found, ends[lines]) - np.searchsorted(found, starts[lines])
+                for k in lines[cells >= width]:
+                    line = bytes(buf[starts[k] : ends[k]])
+                    if _QUOTED.sub(b"", line).count(delim.encode()) >= width:
+                        return True
+            if not block:
+                return False
+
+
+def ragged(path: Path, names: list[str], delim: str = ",") -> str:
+    """A one-row select of ``ragged``: whether a line has extra empty cells
+    (:func:`extra_cells`), which sends the file to the record parser."""
+    return f"(SELECT {str(extra_cells(path, len(names), delim)).lower()} AS ragged)"
+
+
 def slurm_select(path: Path) -> str:
     """The SQL reading ``path`` as staged job rows, with a ``bad`` flag per row."""
     names = header(path, "|")
@@ -142,7 +204,7 @@ SELECT
   job_id, user, team, submit_time, start_time, end_time, gpus, nodes, state,
   NULL::VARCHAR AS placement,
   CASE WHEN lower(trim(nodelist)) IN ({_in(NO_HOSTS)}) THEN NULL ELSE nodelist END AS nodelist,
-  coalesce(submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
+  coalesce(ragged OR submit_time IS NULL OR {_unreadable("start_raw", "start_time")}
     OR {_unreadable("end_raw", "end_time")}
     OR ({nnodes} <> '' AND NOT coalesce({nodes_num} >= 0 AND {nodes_num} = floor({nodes_num})
         AND {nodes_num} < 2147483648, false))
@@ -163,7 +225,7 @@ FROM (
     {c("NodeList")} AS nodelist,
     {c("NNodes")} AS "NNodes"
   FROM {read}
-)
+) CROSS JOIN {ragged(path, names, "|")}
 WHERE NOT contains(job_id, '.')
 """
 
@@ -205,7 +267,7 @@ SELECT
   CASE WHEN nodes_raw = '' THEN NULL ELSE try_cast(try_cast(nodes_raw AS DOUBLE) AS INTEGER)
        END AS nodes,
   state, NULL::VARCHAR AS placement, NULL::VARCHAR AS nodelist,
-  coalesce(job_id = '' OR submit_time IS NULL
+  coalesce(ragged OR job_id = '' OR submit_time IS NULL
     OR {_unreadable("start_raw", "start_time")} OR {_unreadable("end_raw", "end_given")}
     OR (end_given IS NULL AND start_time IS NOT NULL AND dur <> ''
         AND (secs IS NULL OR isnan(secs) OR isinf(secs) OR abs(secs) > 1e11))
@@ -227,7 +289,7 @@ FROM (
     {nodes} AS nodes_raw,
     {_state(c("state"))} AS state
   FROM {read}
-)
+) CROSS JOIN {ragged(path, names)}
 """
 
 

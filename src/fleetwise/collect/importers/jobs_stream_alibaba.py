@@ -27,7 +27,7 @@ from fleetwise.collect.importers.jobs import (
     _NO_TIME,
     NO_CREATION_TIME,
 )
-from fleetwise.collect.importers.jobs_stream import _in, _lit, _state
+from fleetwise.collect.importers.jobs_stream import _in, _lit, _state, ragged
 from fleetwise.collect.importers.tabular import header
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -59,28 +59,6 @@ def _read(path: Path, names: list[str]) -> str:
     return (
         f"read_csv({_lit(str(path))}, delim = ',', header = true, auto_detect = false, "
         f"columns = {{{columns}}}, quote = '\"', escape = '\"', strict_mode = true)"
-    )
-
-
-def _ragged(path: Path, names: list[str]) -> str:
-    """A one-row select of ``ragged``: true when a line has more cells than the header,
-    the extra ones empty (``a,b,c,`` under three names), which DuckDB's reader drops
-    and Python's ``csv`` rows refuse. Only lines ending in a comma or an empty quoted
-    cell can; their commas outside quotes are counted (a line that is part of a quoted
-    cell may be miscounted: then the file goes to the record parser)."""
-    lines = (
-        f"read_csv({_lit(str(path))}, columns = {{'line': 'VARCHAR'}}, header = true, "
-        "auto_detect = false, delim = chr(1), quote = '', escape = '', strict_mode = false)"
-    )
-    unquoted = (
-        "CASE WHEN contains(l, '\"') THEN regexp_replace(l, '\"(?:[^\"]|\"\")*\"', '', 'g') "
-        "ELSE l END"
-    )
-    return (
-        f"(SELECT count(*) > 0 AS ragged FROM (SELECT {unquoted} AS u FROM "
-        f"(SELECT rtrim(line, chr(13)) AS l FROM {lines}) WHERE suffix(l, ',') OR suffix(l, '"
-        "')) "
-        f"WHERE strlen(u) - strlen(replace(u, ',', '')) >= {len(names)})"
     )
 
 
@@ -177,7 +155,7 @@ FROM (
     {_loose([c("name"), c("qos"), c("pod_phase")])} AS loose,
     {_blank(names, c("creation_time"))} AS blank
   FROM {_read(path, names)}
-) CROSS JOIN {_ragged(path, names)}
+) CROSS JOIN {ragged(path, names)}
 WHERE NOT blank
 """
 
@@ -222,6 +200,6 @@ FROM (
     {_loose([c("instance_sn"), c("app_name")])} AS loose,
     {_blank(names, c("creation_time"))} AS blank
   FROM {_read(path, names)}
-) CROSS JOIN {_ragged(path, names)}
+) CROSS JOIN {ragged(path, names)}
 WHERE NOT blank
 """
