@@ -1,8 +1,8 @@
 """Columnar fleet data at an object-store URL (``FLEETWISE_DATA_DIR=s3://bucket/prefix``,
 ``store/data_place.py``), against a real S3-compatible server on localhost (moto's
-standalone server): the same figures as a local folder, idempotent re-import, removal,
-a PostgreSQL store, and a missing bucket or an unreachable endpoint as one line, exit 2,
-with nothing stored lost."""
+standalone server): jobs, node snapshots and telemetry give the same figures as a local
+folder, idempotent re-import, removal, a PostgreSQL store, and a missing bucket or an
+unreachable endpoint as one line, exit 2, with nothing stored lost."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ SACCT = DATA / "sacct.txt"
 PHILLY = DATA / "philly_jobs.json"
 PLACED = DATA / "philly_placed.json"
 MACHINES = DATA.parent / "nodes" / "philly_five_machines.csv"
+HEALTH = DATA.parent / "dcgm_health"
 _buckets = count()
 
 
@@ -183,6 +184,35 @@ def test_jobs_and_node_snapshots_in_an_object_store_give_the_local_figures(
     assert figures(str(tmp_path / "remote.db")) == want
     kinds = [k.split("/")[2] for k in sorted(_objects(s3_env, bucket))]
     assert kinds == ["jobs", "nodes"]
+
+
+def test_telemetry_in_an_object_store_gives_the_local_figures(
+    tmp_path: Path,
+    bucket: str,
+    s3_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tele = HEALTH / "dcgm_health.prom"
+    source = f"dcgm:{tele.resolve()}"
+
+    def figures(db: str) -> list[Any]:
+        assert main(["cluster", "nodes", str(HEALTH / "nodes.csv"), "--db", db]) == 0
+        for _ in range(2):  # a second import replaces the first
+            assert main(["cluster", "telemetry", "import", str(tele), "--db", db]) == 0
+        capsys.readouterr()
+        assert main(["cluster", "telemetry", "list", "--db", db, "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        analyze = ["cluster", "analyze", "--telemetry-source", source, "--db", db, "--json"]
+        assert main(analyze) == 0
+        return [listed, json.loads(capsys.readouterr().out)["summary"]]
+
+    want = figures(str(tmp_path / "local.db"))
+    assert [(s["source"], s["samples"]) for s in want[0]] == [(source, 768)]
+    monkeypatch.setenv("FLEETWISE_DATA_DIR", f"s3://{bucket}/fleet")
+    assert figures(str(tmp_path / "remote.db")) == want
+    kinds = [k.split("/")[2] for k in sorted(_objects(s3_env, bucket))]
+    assert kinds == ["nodes", "telemetry"]
 
 
 def test_a_file_url_is_a_local_folder(
