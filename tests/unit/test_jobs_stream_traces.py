@@ -347,12 +347,27 @@ def test_sacct_and_helios_rows_with_extra_empty_cells_go_to_the_record_parser(
         ("a,b,c\r\n1,2,3\r\n", False),
         ("a,b,c\n1,2,3\r4,5,6\n", True),  # a carriage return alone ends a line in Python
         ("", False),
+        ('a,b,c\n1, "2",3\n', True),  # DuckDB skips the space before a quote
+        ('a,b,c\n1,"2" ,3\n', True),
+        ('a,b,c\n1,"2",3\n', False),
     ],
 )
-def test_extra_cells_counted_as_pythons_csv_counts_them(
+def test_lines_duckdb_reads_apart_from_pythons_csv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, text: str, extra: bool
 ) -> None:
     monkeypatch.setattr(jobs_stream, "_CHUNK", chunk)
     log = tmp_path / "log.csv"
     log.write_bytes(text.encode())
-    assert jobs_stream.extra_cells(log, 3) is extra
+    assert jobs_stream.csv_differs(log, 3) is extra
+
+
+def test_a_count_past_32_bits_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "pods.csv"
+    log.write_text(HEADER_2023 + "p0,1,1,2147483648,1,,LS,Running,1,2,1\n")
+    assert both_ways(log).done is None
+    assert main(["cluster", "import", str(log), "--db", str(tmp_path / "f.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pods.csv:2: column 'num_gpu': '2147483648' is more than the 2,147,483,647" in err

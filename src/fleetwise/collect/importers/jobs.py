@@ -108,6 +108,10 @@ def parse_time(text: str, where: str) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+#: The largest GPU or node count stored (a 32-bit column).
+MAX_COUNT = 2**31 - 1
+
+
 def _int(text: str, where: str) -> int:
     s = text.strip()
     try:
@@ -116,6 +120,8 @@ def _int(text: str, where: str) -> int:
         raise InputError(f"{where}: not a number: {s!r}") from None
     if value < 0 or not value.is_integer():
         raise InputError(f"{where}: expected a whole number >= 0, got {s!r}")
+    if value > MAX_COUNT:
+        raise InputError(f"{where}: {s!r} is more than the {MAX_COUNT:,} a count is stored in")
     return int(value)
 
 
