@@ -11,8 +11,8 @@ which times are set (2025). A 2025 instance without a creation time is skipped a
 (the ``skip`` column, its reason), never dated.
 
 A cell this path does not vouch for (a number outside the plain decimal forms, a time out
-of range, whitespace other than spaces around a name, a scheduled or deletion time out of
-order) flags its row ``bad``: the caller then runs the record parser, whose
+of range, a tab or line break around a name, a scheduled or deletion time out of order)
+flags its row ``bad``: the caller then runs the record parser, whose
 ``file:line: column`` message or records stand.
 """
 
@@ -31,7 +31,8 @@ from fleetwise.collect.importers.jobs_stream import _in, _lit, _state, ragged
 from fleetwise.collect.importers.tabular import header
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
-#: The characters Python's ``str.strip`` removes (DuckDB's ``trim`` removes only spaces).
+#: The characters Python's ``str.strip`` removes (DuckDB's ``trim`` removes the space
+#: separators among them, not tabs or line breaks).
 _SPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]"
 #: The numbers both Python's ``float`` and DuckDB's cast read, and read alike.
 _DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
