@@ -29,8 +29,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from abc import ABC, abstractmethod
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -294,10 +295,74 @@ class S3Place(DataPlace):
         return True
 
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
-        from fsspec.implementations.arrow import ArrowFSWrapper  # type: ignore[import-untyped]
-
         if "s3" not in con.list_filesystems():
-            con.register_filesystem(ArrowFSWrapper(self._ready()))
+            con.register_filesystem(_duckdb_filesystem()(self._ready()))
+
+
+@lru_cache(maxsize=1)
+def _duckdb_filesystem() -> Any:
+    """fsspec's wrapper of a pyarrow filesystem, opening files DuckDB may read from several
+    threads at once (:class:`PositionalReader`); a class made on first use, so fsspec is
+    imported only for an object store."""
+    from fsspec.implementations.arrow import ArrowFSWrapper  # type: ignore[import-untyped]
+
+    class ThreadSafeArrowFS(ArrowFSWrapper):  # type: ignore[misc]
+        def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            if mode != "rb":
+                return super()._open(path, mode, **kwargs)
+            return PositionalReader(self.fs.open_input_file(path))
+
+    return ThreadSafeArrowFS
+
+
+class PositionalReader:
+    """A read-only file whose position belongs to the thread that moves it.
+
+    DuckDB reads a remote file through one handle from several I/O threads, each calling
+    ``seek`` then ``read``; on a plain file object one thread's seek lands between another's
+    seek and read, which then returns bytes from the wrong place (seen as "TProtocolException:
+    Invalid data" on an 18 MB Parquet file). Each thread keeps its own position here and
+    reads with ``read_at``, a positional read that pyarrow makes safe across threads."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self._size = int(file.size())
+        self._local = threading.local()
+
+    def tell(self) -> int:
+        return int(getattr(self._local, "position", 0))
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.tell(), os.SEEK_END: self._size}[whence]
+        self._local.position = max(0, base + offset)
+        return self.tell()
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self.tell()
+        left = max(0, self._size - start)
+        count = left if size is None or size < 0 else min(size, left)
+        data = bytes(self._file.read_at(count, start)) if count else b""
+        self._local.position = start + len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._file.closed)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> PositionalReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _line(exc: BaseException) -> str:
