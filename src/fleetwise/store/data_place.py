@@ -14,14 +14,14 @@ snapshots, telemetry) works the same on both:
   atomically; readers see the old file or the new one, never a part, and a failed upload
   leaves the old object in place.
 
-S3 is reached through pyarrow's own S3 filesystem (no extra dependency), configured by the
-standard AWS settings (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``,
-``AWS_PROFILE`` and ``~/.aws`` files, an instance role; ``AWS_REGION`` or
-``AWS_DEFAULT_REGION``) and an endpoint for S3-compatible stores: ``FLEETWISE_S3_ENDPOINT``,
-else ``AWS_ENDPOINT_URL_S3``, else ``AWS_ENDPOINT_URL`` (``http://minio:9000``; without a
-scheme, https). DuckDB reads the objects through that filesystem (wrapped for fsspec and
-registered on each connection), not through its httpfs extension, which it would download
-at run time.
+S3 is reached through pyarrow's own S3 filesystem (pyarrow is a dependency already),
+configured by the standard AWS settings (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/
+``AWS_SESSION_TOKEN``, ``AWS_PROFILE`` and ``~/.aws`` files, an instance role;
+``AWS_REGION`` or ``AWS_DEFAULT_REGION``) and an endpoint for S3-compatible stores:
+``FLEETWISE_S3_ENDPOINT``, else ``AWS_ENDPOINT_URL_S3``, else ``AWS_ENDPOINT_URL``
+(``http://minio:9000``; without a scheme, https). DuckDB reads the objects through that
+filesystem (wrapped for fsspec and registered on each connection), not through its httpfs
+extension, which it would download at run time.
 """
 
 from __future__ import annotations
