@@ -103,7 +103,7 @@ def _free_port() -> int:
 
 
 def test_data_folder_settings_are_read_as_a_folder_or_a_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FLEETWISE_DATA_DIR", "s3://fleet-data/prod/")
     assert data_dir_for("postgresql+psycopg://u@db.example/fleet") == (
@@ -111,6 +111,12 @@ def test_data_folder_settings_are_read_as_a_folder_or_a_url(
         False,
     )
     assert data_dir_for(f"sqlite:///{tmp_path / 'a.db'}") == ("s3://fleet-data/prod", False)
+    monkeypatch.setenv("FLEETWISE_DATA_DIR", "gs://fleet-data/prod")
+    assert main(["cluster", "import", str(SACCT), "--db", str(tmp_path / "a.db")]) == 2
+    assert capsys.readouterr().err == (
+        "fleetwise: error: FLEETWISE_DATA_DIR=gs://fleet-data/prod: unsupported data folder "
+        "URL; give a folder, a file:// URL or an s3://bucket/prefix URL\n"
+    )
     assert parse_place(f"file://{tmp_path}/shared") == tmp_path / "shared"
     assert parse_place("s3://bucket/team/fleet/") == "s3://bucket/team/fleet"
     assert parse_place("S3://bucket") == "s3://bucket"

@@ -33,7 +33,7 @@ import duckdb
 import orjson
 
 from fleetwise.collect.importers.hostlist import expand_hostlist, spread
-from fleetwise.errors import StoreError
+from fleetwise.errors import InputError, StoreError
 from fleetwise.models import JobRecord, JobState
 from fleetwise.store.data_place import DataPlace, LocalPlace, parse_place, place_for
 
@@ -80,7 +80,10 @@ def data_dir_for(url: str, explicit: str | None = None) -> tuple[Path | str | No
     setting: a folder private to one user would hide the jobs from the team)."""
     chosen = explicit or os.environ.get("FLEETWISE_DATA_DIR")
     if chosen:
-        return parse_place(chosen), False
+        try:
+            return parse_place(chosen), False
+        except InputError as exc:
+            raise InputError(f"{'' if explicit else 'FLEETWISE_DATA_DIR='}{exc}") from exc
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
