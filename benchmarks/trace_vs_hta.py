@@ -372,6 +372,15 @@ def ray_scale(source: Path, ranks: int, tmp: Path) -> dict[str, Any]:
     }
 
 
+def compile_bytecode() -> None:
+    """Compile fleetwise's modules to bytecode, as ``pip install`` does for an installed package
+    (HTA's, in site-packages, are). An editable checkout run with ``PYTHONDONTWRITEBYTECODE``
+    set would otherwise compile every module from source in every run (about 10 ms)."""
+    import compileall
+
+    compileall.compile_dir(ROOT / "src" / "fleetwise", quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
@@ -385,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ray-source", type=Path, default=RAY_SOURCE)
     args = parser.parse_args(argv)
+    compile_bytecode()
     if args.ray_ranks > 0:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(ray_scale(args.ray_source, args.ray_ranks, Path(tmp)), indent=2))

@@ -10,7 +10,6 @@ Results come back in input order whatever order tasks finish in.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -44,6 +43,8 @@ def local_map(fn: Callable[[T], R], items: Sequence[T], workers: int | None = No
     size = pool_size(len(items), workers)
     if size < 2:
         return [fn(item) for item in items]
+    import pickle  # a set read in one process never needs it
+
     for out in (sys.stdout, sys.stderr):
         out.flush()  # or a child's exit would write the parent's buffered text again
     children = [_fork(fn, items, k, size) for k in range(1, size)]
@@ -72,6 +73,8 @@ def local_map(fn: Callable[[T], R], items: Sequence[T], workers: int | None = No
 
 def _fork(fn: Callable[[T], R], items: Sequence[T], k: int, size: int) -> tuple[int, int]:
     """Start the child that runs ``fn`` on items k, k + size, ...; (its pid, read end)."""
+    import pickle
+
     reader, writer = os.pipe()
     pid = os.fork()
     if pid:
