@@ -152,8 +152,8 @@ def rank_info(ev: RankEvents) -> RankInfo:
 
 def _usage() -> WorkerUsage:
     # ru_maxrss is in KiB on Linux: the worker's own high-water mark, all tasks so far.
+    # (os.uname().nodename is the host name socket.gethostname() gives, without the import.)
     import resource  # only here: this process's peak, for the Ray table
-    import socket
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return WorkerUsage(host=socket.gethostname(), pid=os.getpid(), peak_rss_mb=peak)
+    return WorkerUsage(host=os.uname().nodename, pid=os.getpid(), peak_rss_mb=peak)
