@@ -52,8 +52,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 #: The largest real trace of the shared data (456K events, 87 MB): the scale fleetwise is for.
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "kineto" / "mtia_single_rank"
@@ -165,6 +163,33 @@ def _high_water_mark(pid: int) -> int:
     return 0
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from each task's ``/proc/PID/task/TID/children``: a few
+    small reads (psutil's ``children(recursive=True)`` reads every process's stat, about
+    1 ms a poll, which took CPU from the two-process runs it measured)."""
+    tree = [pid]
+    for parent in tree:  # grows while it is walked
+        try:
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    tree += [int(child) for child in f.read().split()]
+        except OSError:
+            continue  # gone meanwhile
+    return tree
+
+
+def _rss(pid: int) -> int:
+    """Resident bytes of ``pid`` (``/proc/PID/statm``, what psutil's ``rss`` reads); 0 once gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def measure(cmd: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of ``cmd``.
 
@@ -176,7 +201,7 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
     spawning process's size over the exec into it.)
     """
     start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     # A thread waits for the exit, so the wall time is the exit's, not the next poll's (a
     # 10 ms poll would add about 5 ms, 4% of a 0.12 s run and nothing of a 1.3 s one).
     exited: dict[str, Any] = {}
@@ -190,11 +215,7 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
     peak = hwm = 0
     while waiter.is_alive():
         hwm = max(hwm, _high_water_mark(proc.pid))
-        try:
-            tree = [proc, *proc.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
+        peak = max(peak, sum(_rss(pid) for pid in _process_tree(proc.pid)))
         waiter.join(0.01 if time.perf_counter() - start < 1 else 0.1)
     wall = exited["at"] - start
     status, usage = exited["status"], exited["usage"]
