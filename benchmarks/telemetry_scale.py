@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,14 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-WRAP = (
-    "import resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-    "dt = time.perf_counter() - t\n"
-    "print(rc, dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-)
+from cluster_scale import measure
 
 #: What ``cluster analyze --telemetry FILE`` ran before the stream (no store save).
 OLD = """
@@ -95,16 +87,6 @@ def generate(path: Path, samples: int, gpus: int, seed: int, chunk: int = 2_000)
             )
             frame.write_csv(f, include_header=False, quote_style="never")
             left -= rows * len(FIELDS)
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of ``cmd`` and its children."""
-    out = subprocess.run(
-        [sys.executable, "-c", WRAP, *cmd], env=env, capture_output=True, text=True, check=True
-    ).stdout.split()
-    if out[0] != "0":
-        raise SystemExit(f"{' '.join(cmd)} failed with exit status {out[0]}")
-    return float(out[1]), float(out[2]) / 1024
 
 
 def _cell(m: tuple[float, float] | None) -> str:

@@ -66,8 +66,8 @@ RECORD_CHUNK = 50_000
 #: Why a server database has no columnar data, in the message of a write.
 NO_DATA_DIR = (
     "set FLEETWISE_DATA_DIR to a folder every user of this database shares (a network path) "
-    "or an object-store prefix (s3://bucket/prefix) to store cluster jobs beside a "
-    "PostgreSQL store"
+    "or an object-store prefix (s3://bucket/prefix) to store cluster jobs, nodes and "
+    "telemetry beside a PostgreSQL store"
 )
 
 
