@@ -113,6 +113,19 @@ def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def files_sql(
+    files: Sequence[object], columns: Sequence[tuple[str, str]], where: Sequence[str] = ()
+) -> str:
+    """A SELECT of every column of the Parquet ``files`` (``columns``: name and SQL type, for
+    the empty result when there are none) under the conditions ``where``, joined by AND."""
+    if not files:
+        nulls = ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
+        return f"SELECT {nulls} WHERE false"
+    listed = ", ".join(sql_text(str(f)) for f in files)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true){clause}"
+
+
 class FleetData:
     """The columnar half of a store (see the module docstring)."""
 
@@ -302,11 +315,6 @@ class FleetData:
         until: datetime | None = None,
     ) -> str:
         """A SELECT of the stored jobs (all :data:`JOB_COLUMNS`) matching the filters."""
-        files = self.job_files()
-        if not files:
-            nulls = ", ".join(f"NULL::{kind} AS {name}" for name, kind in JOB_COLUMNS)
-            return f"SELECT {nulls} WHERE false"
-        listed = ", ".join(sql_text(str(f)) for f in files)
         where = []
         if source is not None:
             where.append(f"source = {sql_text(source)}")
@@ -316,8 +324,7 @@ class FleetData:
             where.append(f"submit_time >= {sql_text(_naive_text(since))}::TIMESTAMP")
         if until is not None:
             where.append(f"submit_time < {sql_text(_naive_text(until))}::TIMESTAMP")
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return f"SELECT * FROM read_parquet([{listed}], union_by_name = true){clause}"
+        return files_sql(self.job_files(), JOB_COLUMNS, where)
 
     @contextmanager
     def connect(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from fleetwise.errors import StoreError
 from fleetwise.models import NodeRecord
-from fleetwise.store.columnar import NO_DATA_DIR, FleetData, connect, sql_text
+from fleetwise.store.columnar import NO_DATA_DIR, FleetData, connect, files_sql, sql_text
 from fleetwise.store.schema import NodeRow
 from fleetwise.timeutil import as_utc
 
@@ -83,13 +83,8 @@ def write_nodes(
 
 def nodes_sql(data: FleetData, source: str | None = None) -> str:
     """A SELECT of the stored nodes (all :data:`NODE_COLUMNS`), of ``source`` or all."""
-    files = data.kind_files(KIND)
-    if not files:
-        nulls = ", ".join(f"NULL::{kind} AS {name}" for name, kind in NODE_COLUMNS)
-        return f"SELECT {nulls} WHERE false"
-    listed = ", ".join(sql_text(str(f)) for f in files)
-    where = "" if source is None else f" WHERE source = {sql_text(source)}"
-    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true){where}"
+    where = [] if source is None else [f"source = {sql_text(source)}"]
+    return files_sql(data.kind_files(KIND), NODE_COLUMNS, where)
 
 
 def read_nodes(data: FleetData, source: str | None = None) -> list[NodeRecord]:

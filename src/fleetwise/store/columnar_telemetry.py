@@ -15,7 +15,7 @@ from datetime import datetime
 import duckdb
 
 from fleetwise.collect.importers.telemetry_stream import SAMPLE_COLUMNS, Staged
-from fleetwise.store.columnar import FleetData, sql_text
+from fleetwise.store.columnar import FleetData, files_sql, sql_text
 from fleetwise.timeutil import as_utc
 
 KIND = "telemetry"
@@ -48,13 +48,8 @@ def write_telemetry(
 
 def telemetry_sql(data: FleetData, source: str | None = None) -> str:
     """A SELECT of the stored samples (all ``SAMPLE_COLUMNS``) of ``source``, or of all."""
-    files = data.kind_files(KIND)
-    if not files:
-        nulls = ", ".join(f"NULL::{kind} AS {name}" for name, kind in SAMPLE_COLUMNS)
-        return f"SELECT {nulls} WHERE false"
-    listed = ", ".join(sql_text(str(f)) for f in files)
-    where = f" WHERE source = {sql_text(source)}" if source is not None else ""
-    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true){where}"
+    where = [] if source is None else [f"source = {sql_text(source)}"]
+    return files_sql(data.kind_files(KIND), SAMPLE_COLUMNS, where)
 
 
 def telemetry_sources(data: FleetData, con: duckdb.DuckDBPyConnection) -> list[TelemetrySource]:
