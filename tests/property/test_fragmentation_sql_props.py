@@ -6,9 +6,6 @@ them."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -21,16 +18,7 @@ from fleetwise.analyze.ledger import JobTable
 from fleetwise.errors import InputError
 from fleetwise.store.columnar import FleetData
 from fleetwise.usecases.ledger import pool_records, pool_slice
-
-
-def close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+from oracle import close
 
 
 @seeded

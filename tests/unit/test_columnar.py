@@ -4,7 +4,6 @@ figures, each against the per-job code it replaces (the oracle) on every job fix
 
 from __future__ import annotations
 
-import math
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -30,29 +29,10 @@ from fleetwise.store.columnar import FleetData, connect, data_dir_for
 from fleetwise.store.jobs import job_row
 from fleetwise.usecases.capacity import stored_job_sizes
 from fleetwise.usecases.fleet import _peak_allocation
+from oracle import JOB_LOGS, close
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
-LOGS = [
-    DATA / "formats" / "sacct.txt",
-    DATA / "formats" / "sacct_nodelist.txt",
-    DATA / "formats" / "helios_jobs.csv",
-    DATA / "formats" / "philly_jobs.json",
-    DATA / "formats" / "philly_placed.json",
-    DATA / "alibaba_pods_head800.csv",
-    DATA / "alibaba_2025_dlrm_head50.csv",
-]
-
-
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
-    if hasattr(a, "__dataclass_fields__"):
-        return type(a) is type(b) and _close(a.__dict__, b.__dict__)
-    return bool(a == b)
+LOGS = JOB_LOGS
 
 
 def _sql_totals(records: list[JobRecord]) -> JobTotals:
@@ -74,7 +54,7 @@ def test_queries_equal_the_per_job_figures(log: Path) -> None:
         first.setdefault(r.job_id, r)
     want = job_totals(sorted(first.values(), key=lambda r: r.submit_time), "log")
     got = _sql_totals(records)
-    assert _close(got, want), (got, want)
+    assert close(got, want), (got, want)
     assert [s.group for s in got.waits_by_team] == [s.group for s in want.waits_by_team]
 
 

@@ -6,7 +6,6 @@ import) are expanded by SQL as ``expand_hostlist`` expands them."""
 
 from __future__ import annotations
 
-import math
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -33,28 +32,11 @@ from fleetwise.models import NodeRecord
 from fleetwise.store.columnar import FleetData, connect
 from fleetwise.store.columnar_placements import hosts_sql
 from fleetwise.usecases.ledger import pool_records, pool_slice
+from oracle import JOB_LOGS, close
 
 DATA = Path(__file__).parents[1] / "data" / "clusters"
-LOGS = [
-    DATA / "formats" / "sacct.txt",
-    DATA / "formats" / "sacct_nodelist.txt",
-    DATA / "formats" / "helios_jobs.csv",
-    DATA / "formats" / "philly_jobs.json",
-    DATA / "formats" / "philly_placed.json",
-    DATA / "alibaba_pods_head800.csv",
-    DATA / "alibaba_2025_dlrm_head50.csv",
-]
+LOGS = JOB_LOGS
 NODES = [*sorted((DATA / "nodes").iterdir()), DATA / "dcgm_health" / "nodes.csv"]
-
-
-def close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 def stored(log: Path) -> FleetData:
