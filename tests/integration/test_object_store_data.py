@@ -147,7 +147,7 @@ def test_sacct_in_an_object_store_gives_the_local_folder_figures(
     monkeypatch.setenv("FLEETWISE_DATA_DIR", f"s3://{bucket}/team/fleet")
     remote = str(tmp_path / "remote.db")
     assert main(["cluster", "import", str(SACCT), "--db", remote]) == 0  # streamed by DuckDB
-    assert main(["cluster", "import", str(PHILLY), "--db", remote]) == 0  # parsed as records
+    assert main(["cluster", "import", str(PHILLY), "--db", remote]) == 0  # streamed by DuckDB
     first = capsys.readouterr().out
     assert "5 jobs (4 with GPUs) read as slurm; 5 new stored" in first
     assert "3 jobs (2 with GPUs) read as philly; 3 new stored" in first
