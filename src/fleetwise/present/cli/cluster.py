@@ -18,8 +18,6 @@ from fleetwise.analyze.cluster import ClusterReport, WaitStats
 from fleetwise.analyze.fragmentation import History, Snapshot
 from fleetwise.analyze.fragmentation_sql import has_placements, history_sql, snapshot_sql
 from fleetwise.checked import Gpus, Moment
-from fleetwise.collect.importers.jobs import read_jobs
-from fleetwise.collect.importers.jobs_stream import stage, streaming_plan
 from fleetwise.collect.importers.nodes import import_nodes
 from fleetwise.errors import InputError
 from fleetwise.models import SCHEMA_VERSION
@@ -33,11 +31,11 @@ from fleetwise.present.cli.common import (
     print_json,
     stdout,
 )
-from fleetwise.store.columnar import connect as columnar_connect
 from fleetwise.timeutil import as_utc
 from fleetwise.units import duration, sig, usd
 from fleetwise.usecases.diagnose import diagnose_cluster
 from fleetwise.usecases.fleet import profile_for
+from fleetwise.usecases.jobs_import import import_job_log
 
 app = typer.Typer(help="Cluster job logs: import them, diagnose queueing and waste.")
 app.add_typer(telemetry_app, name="telemetry")
@@ -83,56 +81,14 @@ def import_cmd(
     db: DbOption = None,
 ) -> None:
     """Import a cluster's job log into the store (jobs already stored are skipped)."""
-    if _import_streaming(file, fmt.value, parse_map(mapping or []), epoch, db):
-        return
-    done = read_jobs(file, fmt.value, parse_map(mapping or []), epoch)
-    found, jobs = done.fmt, done.jobs
-    if not jobs and done.skipped:
-        raise InputError(f"{file}: no jobs to import (every row was skipped)")
-    source = f"{found}:{file.resolve()}"
-    with open_store(db) as store:
-        added = store.add_jobs(jobs, source)
-    gpu_jobs = sum(1 for j in jobs if j.gpus > 0)
-    _imported(file, found, len(jobs), gpu_jobs, added, done.skipped)
-
-
-def _imported(
-    file: Path, found: str, jobs: int, gpu_jobs: int, added: int, skipped: dict[str, int]
-) -> None:
-    why = "".join(
-        f"; {n:,} row{'s' if n != 1 else ''} skipped: {why}" for why, n in skipped.items()
+    done = import_job_log(file, fmt.value, parse_map(mapping or []), epoch, lambda: open_store(db))
+    skipped = "".join(
+        f"; {n:,} row{'s' if n != 1 else ''} skipped: {why}" for why, n in done.skipped.items()
     )
     stdout().print(
-        f"{file}: {jobs} jobs ({gpu_jobs} with GPUs) read as {found}; {added} new stored" + why
+        f"{file}: {done.jobs} jobs ({done.gpu_jobs} with GPUs) read as {done.fmt}; "
+        f"{done.added} new stored" + skipped
     )
-
-
-def _import_streaming(
-    file: Path, fmt: str, mapping: dict[str, str], epoch: datetime | None, db: str | None
-) -> bool:
-    """A job log read by DuckDB straight into the columnar store; False when the record
-    parser must read it (``collect/importers/jobs_stream.py``)."""
-    if not file.is_file():
-        return False
-    plan = streaming_plan(file, fmt, mapping, epoch)
-    if plan is None:
-        return False
-    found, select = plan
-    with open_store(db) as store:
-        staged = store.jobs_data().staging_file()
-        con = columnar_connect()
-        try:
-            counts = stage(select, staged, con)
-        finally:
-            con.close()
-        if counts is None:
-            return False
-        if not counts.jobs and counts.skipped:
-            staged.unlink(missing_ok=True)
-            raise InputError(f"{file}: no jobs to import (every row was skipped)")
-        added = store.adopt_jobs(staged, f"{found}:{file.resolve()}")
-    _imported(file, found, counts.jobs, counts.gpu_jobs, added, counts.skipped)
-    return True
 
 
 NodesSourceOption = Annotated[
