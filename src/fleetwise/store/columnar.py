@@ -151,10 +151,6 @@ class FleetData:
         """The location of a kind's folder (``jobs``, ...): a path or a URL."""
         return self._place().child(kind)
 
-    @property
-    def jobs_dir(self) -> str:
-        return self.kind_dir("jobs")
-
     def close(self) -> None:
         if self._temporary and isinstance(self.place, LocalPlace):
             self.place.remove_all()

@@ -305,16 +305,6 @@ FROM (
 """
 
 
-def stage_mapped(
-    path: Path, mapping: Mapping[str, str], staged: Path, con: duckdb.DuckDBPyConnection
-) -> Staged | None:
-    """As :func:`stage_slurm`, for a CSV read with ``mapping`` (field -> column). A log
-    with host lists is left to the record parser (its placements are parsed per row)."""
-    if "hosts" in mapping:
-        return None
-    return stage(mapped_select(path, mapping), staged, con)
-
-
 def stage_slurm(path: Path, staged: Path, con: duckdb.DuckDBPyConnection) -> Staged | None:
     """Write ``path``'s jobs to ``staged`` (Parquet); None when a row needs the record
     parser (its error, or its reading of a form this path does not vouch for)."""

@@ -115,6 +115,3 @@ class StoreReader:
 
     def runs_total(self) -> int:
         return int(self._version(RunRow)[1])
-
-    def jobs_version(self) -> tuple[Any, ...]:
-        return self._version(JobRow)
