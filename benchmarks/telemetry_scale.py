@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from cluster_scale import measure
+from cluster_scale import _table, measure
 
 #: What ``cluster analyze --telemetry FILE`` ran before the stream (no store save).
 OLD = """
@@ -140,10 +140,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
         for n in args.samples:
             rows.append(one_size(n, args.gpus, args.seed, args.old_max, Path(tmp)))
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    _table(header, rows)
 
 
 if __name__ == "__main__":
