@@ -42,6 +42,7 @@ import torch
 
 from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
+from fleetwise.stats import mlperf_aggregate
 from fleetwise.store import Store
 
 PYPERF_PRELUDE = """
@@ -110,6 +111,11 @@ class HarnessCase:
     pyperf: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     stops: list[str] = field(default_factory=list)
+    #: per run, the several-worker column's per-process medians, and pyperf's per-process
+    #: means, to compare other run centres over the very same runs (``--save``, the
+    #: estimator table)
+    fleet_p_medians: list[list[float]] = field(default_factory=list)
+    pyperf_means: list[list[float]] = field(default_factory=list)
 
 
 def gemm_flops(size: int) -> Callable[[float], float]:
@@ -200,7 +206,10 @@ def fleetwise_run(
     return result.summary.median, result.calibration
 
 
-def pyperf_run(hc: HarnessCase, args: argparse.Namespace, tmp: Path, i: int) -> float:
+def pyperf_run(
+    hc: HarnessCase, args: argparse.Namespace, tmp: Path, i: int
+) -> tuple[float, list[float]]:
+    """pyperf's figure (the mean of every value) and each worker process's mean."""
     script = tmp / f"pyperf_{hc.label}.py"
     threads = f"import torch; torch.set_num_threads({args.threads})" if args.threads else ""
     prelude = PYPERF_PRELUDE.format(
@@ -217,8 +226,9 @@ def pyperf_run(hc: HarnessCase, args: argparse.Namespace, tmp: Path, i: int) -> 
         stdout=subprocess.DEVNULL,
     )
     doc = json.loads(out.read_text())
-    values = [v for run in doc["benchmarks"][0]["runs"] for v in run.get("values", [])]
-    return statistics.mean(hc.convert(v) for v in values)
+    runs = [[hc.convert(v) for v in r.get("values", [])] for r in doc["benchmarks"][0]["runs"]]
+    runs = [r for r in runs if r]  # the calibration run has warm-ups only
+    return statistics.mean(v for r in runs for v in r), [statistics.mean(r) for r in runs]
 
 
 def cv(xs: list[float]) -> float:
@@ -244,6 +254,7 @@ def main() -> None:
     )
     ap.add_argument("--only", nargs="*", help="case labels to run (default: all)")
     ap.add_argument("--markdown", action="store_true", help="print a table for the README")
+    ap.add_argument("--save", type=Path, help="write every run's figures to this JSON file")
     args = ap.parse_args()
     args.pyperf_processes = args.pyperf_processes or args.processes
     todo = [c for c in cases() if not args.only or c.label in args.only]
@@ -259,10 +270,12 @@ def main() -> None:
                 many, cal_p = fleetwise_run(
                     store, hc, suite_of(hc, args, args.processes), tmp / "work"
                 )
-                pyperf = pyperf_run(hc, args, tmp, i)
+                pyperf, pyperf_means = pyperf_run(hc, args, tmp, i)
                 hc.fleet_1.append(one)
                 hc.fleet_p.append(many)
                 hc.pyperf.append(pyperf)
+                hc.fleet_p_medians.append(list(cal_p.get("process_medians", [many])))
+                hc.pyperf_means.append(pyperf_means)
                 hc.stops.append(f"{cal_p.get('stopped_by')}@{cal_p.get('processes')}")
                 load = os.getloadavg()[0]
                 line = f"run {i + 1} {hc.label} (load {load:.1f}): 1 proc {one:.4g}, "
@@ -275,6 +288,9 @@ def main() -> None:
                 print(line, flush=True)
         store.close()
     report(todo, args, time.monotonic() - started)
+    if args.save:
+        kept = [{k: v for k, v in vars(hc).items() if not callable(v)} for hc in todo]
+        args.save.write_text(json.dumps(kept))
 
 
 def report(todo: list[HarnessCase], args: argparse.Namespace, elapsed: float) -> None:
@@ -310,6 +326,31 @@ def report(todo: list[HarnessCase], args: argparse.Namespace, elapsed: float) ->
             print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     for hc in todo:
         print(f"{hc.label}: stops {', '.join(hc.stops)}")
+    centres(todo, args)
+
+
+#: Run centres over the same per-process figures: which statistic, not which tool, makes
+#: a column steadier.
+CENTRES: dict[str, Callable[[list[float]], float]] = {
+    "median": statistics.median,
+    "olympic mean": mlperf_aggregate,
+    "mean": statistics.mean,
+}
+
+
+def centres(todo: list[HarnessCase], args: argparse.Namespace) -> None:
+    head = ["case", *(f"fleetwise {k}" for k in CENTRES), *(f"pyperf {k}" for k in CENTRES)]
+    print(
+        f"\nCV over the {args.runs} runs of other run centres: over fleetwise's per-process "
+        "medians, over pyperf's per-process means"
+    )
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for hc in todo:
+        row = [hc.label]
+        for runs in (hc.fleet_p_medians, hc.pyperf_means):
+            row += [f"{cv([f(r) for r in runs]):.2%}" for f in CENTRES.values()]
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
