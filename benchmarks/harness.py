@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -38,12 +39,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
 from fleetwise.stats import mlperf_aggregate
 from fleetwise.store import Store
+
+Arr = NDArray[np.float64]
+
+#: Bootstrap resamples and seed of the share and ratio tables.
+BOOT = 4000
+SEED = 20261207
 
 PYPERF_PRELUDE = """
 import pyperf, time
@@ -255,9 +264,22 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="case labels to run (default: all)")
     ap.add_argument("--markdown", action="store_true", help="print a table for the README")
     ap.add_argument("--save", type=Path, help="write every run's figures to this JSON file")
+    ap.add_argument(
+        "--report", type=Path, help="print the tables of a --save file again; measure nothing"
+    )
     args = ap.parse_args()
     args.pyperf_processes = args.pyperf_processes or args.processes
     todo = [c for c in cases() if not args.only or c.label in args.only]
+    if args.report:
+        saved = {d["label"]: d for d in json.loads(args.report.read_text())}
+        todo = [c for c in todo if c.label in saved]
+        for hc in todo:
+            for k, v in saved[hc.label].items():
+                if isinstance(v, list):
+                    setattr(hc, k, v)
+        args.runs = len(todo[0].fleet_p) if todo else 0
+        report(todo, args, float("nan"))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)  # the bare loop, as the workers
     started = time.monotonic()
@@ -350,6 +372,53 @@ def centres(todo: list[HarnessCase], args: argparse.Namespace) -> None:
         row = [hc.label]
         for runs in (hc.fleet_p_medians, hc.pyperf_means):
             row += [f"{cv([f(r) for r in runs]):.2%}" for f in CENTRES.values()]
+        print("| " + " | ".join(row) + " |")
+    shares(todo, args)
+
+
+def own_share(runs: list[list[float]], centre: Callable[[Arr], Arr]) -> float:
+    """The workers' own part of a run's spread: the bootstrap standard error of the run's
+    centre over its processes, relative to it, as the root mean square over the runs."""
+    rng = np.random.default_rng(SEED)
+    out = []
+    for r in runs:
+        x = np.asarray(r, dtype=float)
+        boot = centre(x[rng.integers(0, x.size, size=(BOOT, x.size))])
+        out.append((float(np.std(boot)) / abs(float(centre(x[None, :])[0]))) ** 2)
+    return math.sqrt(statistics.mean(out))
+
+
+def ratio_ci(fleet: list[float], pyperf: list[float]) -> tuple[float, float]:
+    """95% CI of CV(fleetwise) / CV(pyperf), resampling rounds (both tools' runs of a round
+    together, so a slow phase of the machine stays paired)."""
+    rng = np.random.default_rng(SEED)
+    f, p = np.asarray(fleet), np.asarray(pyperf)
+    idx = rng.integers(0, f.size, size=(BOOT, f.size))
+    cvs = [np.std(x[idx], axis=1, ddof=1) / np.mean(x[idx], axis=1) for x in (f, p)]
+    ok = cvs[1] > 0
+    low, high = np.quantile(cvs[0][ok] / cvs[1][ok], [0.025, 0.975])
+    return float(low), float(high)
+
+
+def shares(todo: list[HarnessCase], args: argparse.Namespace) -> None:
+    """Where the run-to-run spread comes from: the workers (their own share) or the machine
+    (the rest), and how sure the table's verdict is."""
+    head = ["case", "fleetwise own share", "pyperf own share", "CV ratio f/p", "95% CI (rounds)"]
+    print(
+        f"\nThe workers' own share of a run's spread ({BOOT:,} bootstrap resamples of the "
+        "processes of each run, RMS over runs) and the CV ratio with a paired bootstrap CI"
+    )
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for hc in todo:
+        low, high = ratio_ci(hc.fleet_p, hc.pyperf)
+        row = [
+            hc.label,
+            f"{own_share(hc.fleet_p_medians, lambda a: np.median(a, axis=-1)):.2%}",
+            f"{own_share(hc.pyperf_means, lambda a: np.mean(a, axis=-1)):.2%}",
+            f"{cv(hc.fleet_p) / cv(hc.pyperf):.2f}",
+            f"{low:.2f}-{high:.2f}",
+        ]
         print("| " + " | ".join(row) + " |")
 
 

@@ -28,7 +28,7 @@ from fleetwise.store import Store
 
 SUITE = """\
 name: crash
-defaults: {warmup: 0, repeat: 2, min_sample_time: 0.02, timeout: 60}
+defaults: {warmup: 0, repeat: 2, min_sample_time: 0.02, timeout: 60, processes: 1}
 cases:
   - benchmark: orchestration.spawn
     matrix:

@@ -24,7 +24,7 @@ else:
 SUITE = """\
 schema_version: 1
 name: ray-smoke
-defaults: {warmup: 1, repeat: 3, min_sample_time: 0.01, timeout: 120}
+defaults: {warmup: 1, repeat: 3, min_sample_time: 0.01, timeout: 120, processes: 1}
 cases:
   - benchmark: orchestration.spawn
     params: {command: "true"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetwise.collect.suite import builtin_suites, load_suite
+from fleetwise.collect.suite import DEFAULT_PROCESSES, builtin_suites, load_suite
 from fleetwise.errors import SuiteError
 
 SUITES = Path(__file__).parents[1] / "data" / "suites"
@@ -49,3 +49,16 @@ def test_builtin_suites_load(name: str) -> None:
     assert name in builtin_suites()
     suite = load_suite(name)
     assert suite.cases and suite.name == name
+
+
+def test_worker_processes_by_default_and_per_builtin_suite(tmp_path: Path) -> None:
+    """Ten workers unless a suite says otherwise (measured, benchmarks/README.md); quick keeps
+    one for its two-minute budget, gpu three for a CUDA worker's slow set-up."""
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("name: bare\ncases:\n  - benchmark: orchestration.spawn\n")
+    assert [c.processes for c in load_suite(str(bare)).cases] == [DEFAULT_PROCESSES]
+    assert DEFAULT_PROCESSES == 10
+    plans = {
+        name: {(c.processes, c.repeat) for c in load_suite(name).cases} for name in builtin_suites()
+    }
+    assert plans == {"quick": {(1, 5)}, "standard": {(10, 3)}, "gpu": {(3, 10)}}

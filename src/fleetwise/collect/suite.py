@@ -36,6 +36,13 @@ _DAY_S = 86_400
 _MAX_REPEAT = 100_000
 #: Worker processes of one case.
 _MAX_PROCESSES = 1_000
+#: Worker processes per case when a suite file sets none. Measured with
+#: ``benchmarks/harness.py`` (benchmarks/README.md): ten workers of three values each bring
+#: the workers' own share of a run's run-to-run spread (the bootstrap SE of the median over
+#: processes) to 0.4-1.2% on GEMM and copy, below this VM's drift between runs, where one
+#: worker leaves a run at one process's luck (copy 4.6-11.3%, dispatch 7-22% CV of runs).
+#: pyperf runs 20. The quick suite sets 1 (its budget is two minutes), the gpu suite fewer.
+DEFAULT_PROCESSES = 10
 #: Workers an adaptive case may add when the suite sets no ``max_processes``: pyperf's 20
 #: processes are the fixed plan it trusts; adaptive stopping may need a few more on a noisy host.
 DEFAULT_MAX_PROCESSES = 30
@@ -52,7 +59,7 @@ class Defaults(_Strict):
     #: worker processes per case, each with its own warm-up, calibration and ``repeat``
     #: samples (pyperf's lesson); with ``ci_target`` set, the workers taken before the
     #: first stopping check
-    processes: int = Field(default=1, ge=1, le=_MAX_PROCESSES)
+    processes: int = Field(default=DEFAULT_PROCESSES, ge=1, le=_MAX_PROCESSES)
     #: adaptive stopping: add workers until the 95% CI half-width of the headline metric's
     #: median over processes is at most this fraction of the median (0.01 = 1%)
     ci_target: float | None = Field(default=None, gt=0, lt=1)
