@@ -40,7 +40,7 @@ _MAX_PROCESSES = 1_000
 #: ``benchmarks/harness.py`` (benchmarks/README.md): ten workers of three values each bring
 #: the workers' own share of a run's run-to-run spread (the bootstrap SE of the median over
 #: processes) to 0.4-1.2% on GEMM and copy, below this VM's drift between runs, where one
-#: worker leaves a run at one process's luck (copy 4.6-11.3%, dispatch 7-22% CV of runs).
+#: worker leaves a run at one process's luck (copy 3.1-11.3%, dispatch 7-22% CV of runs).
 #: pyperf runs 20. The quick suite sets 1 (its budget is two minutes), the gpu suite fewer.
 DEFAULT_PROCESSES = 10
 #: Workers an adaptive case may add when the suite sets no ``max_processes``: pyperf's 20
