@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from fleetwise.models import Action
+from fleetwise.plan.experiments import load_experiment
 from fleetwise.present.cli import main
 from fleetwise.store import Store
 
@@ -88,6 +89,11 @@ BAD = {
     "wrong type": ("runs: 3", "runs: many", "runs: Input should be a valid integer"),
     "unknown metric": ("metric: samples_per_s", "metric: tokens", "has no metric 'tokens'"),
     "missing fleet": ("fleet:\n", "fleeet:\n", "fleeet: unknown key (did you mean 'fleet'?)"),
+    "no workers": (
+        "sampling: {warmup: 1,",
+        "sampling: {processes: 0, warmup: 1,",
+        "sampling.processes: Input should be greater than or equal to 1",
+    ),
 }
 
 
@@ -114,3 +120,16 @@ def test_unknown_action_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     store = Store(db)
     assert store.experiments() == [] and store.list_runs() == []
     store.close()
+
+
+def test_sampling_sets_the_worker_processes_of_every_run(tmp_path: Path) -> None:
+    """One worker per run unless the file says otherwise (a suite's ``processes``)."""
+    _, suites = load_experiment(EXAMPLE)
+    assert {c.processes for s in suites.values() for c in s.cases} == {1}
+    path = tmp_path / "exp.yaml"
+    path.write_text(EXAMPLE.read_text().replace("sampling: {", "sampling: {processes: 4, "))
+    _, suites = load_experiment(path)
+    assert {n: [c.processes for c in s.cases] for n, s in suites.items()} == {
+        "workers-0": [4],
+        "workers-2": [4],
+    }

@@ -49,6 +49,10 @@ class Sampling(_Strict):
     repeat: int = Field(default=5, ge=1)
     min_sample_time: float = Field(default=0.05, gt=0)
     timeout: float = Field(default=120.0, gt=0)
+    #: worker processes per run (a suite's ``processes``). One by default: the verdict is
+    #: already over ``runs`` separate runs per side, each a fresh process, interleaved;
+    #: more workers make each run's median steadier where one process's luck is large.
+    processes: int = Field(default=1, ge=1, le=1000)
 
 
 class Fleet(_Strict):
@@ -128,6 +132,7 @@ def load_experiment(path: Path) -> tuple[ExperimentSpec, dict[str, Suite]]:
             repeat=s.repeat,
             min_sample_time=s.min_sample_time,
             timeout=s.timeout,
+            processes=s.processes,
         )
         suites[side.name] = Suite(
             name=f"experiment:{spec.name}:{side.name}",
