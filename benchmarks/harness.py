@@ -336,19 +336,22 @@ def report(todo: list[HarnessCase], args: argparse.Namespace, elapsed: float) ->
         )
     print(f"\nCV of run medians (fleetwise) / run means (pyperf), {args.runs} runs each, ")
     print(f"{args.values} values per process, min_time {args.min_sample_time} s; {elapsed:.0f} s")
-    if args.markdown:
+    table(head, rows, args.markdown)
+    for hc in todo:
+        print(f"{hc.label}: stops {', '.join(hc.stops)}")
+    centres(todo, args)
+
+
+def table(head: list[str], rows: list[list[str]], markdown: bool) -> None:
+    if markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
         for row in rows:
             print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(head)]
-        print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
-        for row in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-    for hc in todo:
-        print(f"{hc.label}: stops {', '.join(hc.stops)}")
-    centres(todo, args)
+        return
+    widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(head)]
+    for row in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
 #: Run centres over the same per-process figures: which statistic, not which tool, makes
@@ -366,13 +369,13 @@ def centres(todo: list[HarnessCase], args: argparse.Namespace) -> None:
         f"\nCV over the {args.runs} runs of other run centres: over fleetwise's per-process "
         "medians, over pyperf's per-process means"
     )
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
+    rows = []
     for hc in todo:
         row = [hc.label]
         for runs in (hc.fleet_p_medians, hc.pyperf_means):
             row += [f"{cv([f(r) for r in runs]):.2%}" for f in CENTRES.values()]
-        print("| " + " | ".join(row) + " |")
+        rows.append(row)
+    table(head, rows, args.markdown)
     shares(todo, args)
 
 
@@ -408,8 +411,7 @@ def shares(todo: list[HarnessCase], args: argparse.Namespace) -> None:
         f"\nThe workers' own share of a run's spread ({BOOT:,} bootstrap resamples of the "
         "processes of each run, RMS over runs) and the CV ratio with a paired bootstrap CI"
     )
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
+    rows = []
     for hc in todo:
         low, high = ratio_ci(hc.fleet_p, hc.pyperf)
         row = [
@@ -419,7 +421,8 @@ def shares(todo: list[HarnessCase], args: argparse.Namespace) -> None:
             f"{cv(hc.fleet_p) / cv(hc.pyperf):.2f}",
             f"{low:.2f}-{high:.2f}",
         ]
-        print("| " + " | ".join(row) + " |")
+        rows.append(row)
+    table(head, rows, args.markdown)
 
 
 if __name__ == "__main__":
