@@ -61,4 +61,6 @@ def test_worker_processes_by_default_and_per_builtin_suite(tmp_path: Path) -> No
     plans = {
         name: {(c.processes, c.repeat) for c in load_suite(name).cases} for name in builtin_suites()
     }
-    assert plans == {"quick": {(1, 5)}, "standard": {(10, 3)}, "gpu": {(3, 10)}}
+    assert plans == {"quick": {(1, 5)}, "standard": {(10, 3), (3, 3)}, "gpu": {(3, 10)}}
+    slow = {c.benchmark for c in load_suite("standard").cases if c.processes == 3}
+    assert slow == {"compute.inference"}
