@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from fleetwise.collect.runner import run_suite
 from fleetwise.collect.suite import Case, Suite, case_key
-from fleetwise.stats import mlperf_aggregate
+from fleetwise.stats import bootstrap_ci, mlperf_aggregate
 from fleetwise.store import Store
 
 Arr = NDArray[np.float64]
@@ -340,6 +340,7 @@ def report(todo: list[HarnessCase], args: argparse.Namespace, elapsed: float) ->
     for hc in todo:
         print(f"{hc.label}: stops {', '.join(hc.stops)}")
     centres(todo, args)
+    shares(todo, args)
 
 
 def table(head: list[str], rows: list[list[str]], markdown: bool) -> None:
@@ -376,7 +377,6 @@ def centres(todo: list[HarnessCase], args: argparse.Namespace) -> None:
             row += [f"{cv([f(r) for r in runs]):.2%}" for f in CENTRES.values()]
         rows.append(row)
     table(head, rows, args.markdown)
-    shares(todo, args)
 
 
 def own_share(runs: list[list[float]], centre: Callable[[Arr], Arr]) -> float:
@@ -394,13 +394,19 @@ def own_share(runs: list[list[float]], centre: Callable[[Arr], Arr]) -> float:
 def ratio_ci(fleet: list[float], pyperf: list[float]) -> tuple[float, float]:
     """95% CI of CV(fleetwise) / CV(pyperf), resampling rounds (both tools' runs of a round
     together, so a slow phase of the machine stays paired)."""
-    rng = np.random.default_rng(SEED)
     f, p = np.asarray(fleet), np.asarray(pyperf)
-    idx = rng.integers(0, f.size, size=(BOOT, f.size))
-    cvs = [np.std(x[idx], axis=1, ddof=1) / np.mean(x[idx], axis=1) for x in (f, p)]
-    ok = cvs[1] > 0
-    low, high = np.quantile(cvs[0][ok] / cvs[1][ok], [0.025, 0.975])
-    return float(low), float(high)
+
+    def ratio(rounds: Arr) -> Arr:
+        idx = rounds.astype(int)
+        cvs = [np.std(x[idx], axis=1, ddof=1) / np.mean(x[idx], axis=1) for x in (f, p)]
+        # A resample of one round repeated has no spread: no ratio to speak of.
+        out: Arr = np.full_like(cvs[0], np.inf)
+        np.divide(cvs[0], cvs[1], out=out, where=cvs[1] > 0)
+        return out
+
+    # Too few rounds leave many resamples without a ratio: the upper bound is then unbounded.
+    with np.errstate(invalid="ignore"):
+        return bootstrap_ci(np.arange(f.size, dtype=float), ratio, resamples=BOOT, seed=SEED)
 
 
 def shares(todo: list[HarnessCase], args: argparse.Namespace) -> None:
@@ -419,7 +425,7 @@ def shares(todo: list[HarnessCase], args: argparse.Namespace) -> None:
             f"{own_share(hc.fleet_p_medians, lambda a: np.median(a, axis=-1)):.2%}",
             f"{own_share(hc.pyperf_means, lambda a: np.mean(a, axis=-1)):.2%}",
             f"{cv(hc.fleet_p) / cv(hc.pyperf):.2f}",
-            f"{low:.2f}-{high:.2f}",
+            f"{low:.2f}-{high:.2f}" if math.isfinite(high) else f"{low:.2f}-unbounded",
         ]
         rows.append(row)
     table(head, rows, args.markdown)
